@@ -1,0 +1,158 @@
+/*
+ * callbacks - the libmilter glue; see callbacks.h.
+ *
+ * libmilter passes no user pointer to its callbacks, so the services are
+ * reached through one file-static pointer, set once before smfi_main()
+ * starts any thread and read-only from then on.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "milter/callbacks.h"
+#include "milter/context.h"
+#include "milter/inbound.h"
+#include "milter/outbound.h"
+#include "milter/verdict.h"
+
+static const struct services *services;
+
+static struct conn *
+conn_of(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+/* The MTA's queue ID, as soon as it is known (Postfix: from RCPT on). */
+static void
+note_qid(SMFICTX *ctx, struct msg *msg)
+{
+	msg_set_qid(msg, smfi_getsymval(ctx, "i"));
+}
+
+static sfsistat
+mw_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
+{
+	struct conn *conn = conn_new(hostname, addr, smfi_getsymval(ctx, "{daemon_name}"));
+
+	smfi_setpriv(ctx, conn);
+	log_debug(NULL, "connect from %s[%s] daemon=%s", conn->client_name, conn->client_ip,
+		  conn->daemon_name ? conn->daemon_name : "-");
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mw_helo(SMFICTX *ctx, char *helo)
+{
+	conn_set_helo(conn_of(ctx), helo);
+	return SMFIS_CONTINUE;
+}
+
+static void
+classify(struct conn *conn, struct msg *msg)
+{
+	struct direction_input in = {
+		.client = conn->client_known ? (const struct sockaddr *)&conn->client : NULL,
+		.auth_user = msg->auth_user,
+		.daemon_name = conn->daemon_name,
+	};
+
+	msg->direction = direction_classify(msg->policy, &in, msg->direction_reason,
+					    sizeof(msg->direction_reason));
+	log_debug(msg->qid, "%s %s from=<%s>", direction_name(msg->direction),
+		  msg->direction_reason, msg->sender);
+}
+
+static sfsistat
+mw_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *conn = conn_of(ctx);
+	struct msg *msg = msg_begin(conn, argv[0]);
+	const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+
+	note_qid(ctx, msg);
+	if (msg->policy == NULL)
+		return verdict_on_failure(ctx, ACTION_TEMPFAIL, msg->qid, "policy unavailable",
+					  "no policy installed");
+	if (auth != NULL && *auth != '\0')
+		msg->auth_user = xstrdup(auth);
+	classify(conn, msg);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mw_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct msg *msg = conn_of(ctx)->msg;
+
+	note_qid(ctx, msg);
+	msg_add_rcpt(msg, argv[0]);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mw_header(SMFICTX *ctx, char *name, char *value)
+{
+	msg_add_header(conn_of(ctx)->msg, name, value);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mw_eom(SMFICTX *ctx)
+{
+	struct conn *conn = conn_of(ctx);
+	struct msg *msg = conn->msg;
+	sfsistat verdict;
+
+	if (msg == NULL)
+		return SMFIS_CONTINUE;
+	note_qid(ctx, msg);
+	if (msg->direction == DIRECTION_OUTBOUND)
+		verdict = outbound_eom(ctx, services, conn, msg);
+	else
+		verdict = inbound_eom(ctx, services, conn, msg);
+	msg_end(conn);
+	return verdict;
+}
+
+static sfsistat
+mw_abort(SMFICTX *ctx)
+{
+	struct conn *conn = conn_of(ctx);
+
+	if (conn != NULL)
+		msg_end(conn);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mw_close(SMFICTX *ctx)
+{
+	conn_free(conn_of(ctx));
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc filter = {
+	.xxfi_name = "mailward",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGFROM | SMFIF_QUARANTINE,
+	.xxfi_connect = mw_connect,
+	.xxfi_helo = mw_helo,
+	.xxfi_envfrom = mw_envfrom,
+	.xxfi_envrcpt = mw_envrcpt,
+	.xxfi_header = mw_header,
+	.xxfi_eom = mw_eom,
+	.xxfi_abort = mw_abort,
+	.xxfi_close = mw_close,
+};
+
+struct smfiDesc *
+callbacks_filter(const struct services *svc)
+{
+	services = svc;
+	return &filter;
+}

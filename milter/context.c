@@ -1,0 +1,156 @@
+/*
+ * context - per-connection and per-message state; see context.h.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/netaddr.h"
+#include "common/xalloc.h"
+#include "milter/context.h"
+
+struct conn *
+conn_new(const char *client_name, const struct sockaddr *client, const char *daemon)
+{
+	struct conn *conn = xcalloc(1, sizeof(*conn));
+
+	conn->client_name = xstrdup(client_name ? client_name : "unknown");
+	if (client != NULL && (client->sa_family == AF_INET || client->sa_family == AF_INET6)) {
+		size_t len = client->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+							  : sizeof(struct sockaddr_in6);
+		memcpy(&conn->client, client, len);
+		conn->client_known = sockaddr_ntop(client, conn->client_ip, sizeof(conn->client_ip));
+	}
+	conn->daemon_name = daemon ? xstrdup(daemon) : NULL;
+	return conn;
+}
+
+void
+conn_free(struct conn *conn)
+{
+	if (conn == NULL)
+		return;
+	msg_end(conn);
+	free(conn->client_name);
+	free(conn->helo);
+	free(conn->daemon_name);
+	free(conn);
+}
+
+void
+conn_set_helo(struct conn *conn, const char *helo)
+{
+	free(conn->helo);
+	conn->helo = xstrdup(helo ? helo : "");
+}
+
+char *
+address_strip_brackets(const char *addr)
+{
+	size_t len;
+
+	if (addr == NULL)
+		return xstrdup("");
+	len = strlen(addr);
+	if (len >= 2 && addr[0] == '<' && addr[len - 1] == '>')
+		return xstrndup(addr + 1, len - 2);
+	return xstrdup(addr);
+}
+
+struct msg *
+msg_begin(struct conn *conn, const char *sender)
+{
+	struct msg *msg;
+
+	msg_end(conn);
+	msg = xcalloc(1, sizeof(*msg));
+	msg->policy = policy_acquire();
+	clock_gettime(CLOCK_REALTIME, &msg->started);
+	msg->sender = address_strip_brackets(sender);
+	conn->msg = msg;
+	return msg;
+}
+
+void
+msg_end(struct conn *conn)
+{
+	struct msg *msg = conn->msg;
+
+	if (msg == NULL)
+		return;
+	policy_release(msg->policy);
+	free(msg->sender);
+	free(msg->auth_user);
+	for (size_t i = 0; i < msg->rcpt_count; i++)
+		free(msg->rcpts[i]);
+	free(msg->rcpts);
+	for (size_t i = 0; i < msg->header_count; i++) {
+		free(msg->headers[i].name);
+		free(msg->headers[i].value);
+	}
+	free(msg->headers);
+	for (int i = 0; i < COMMON_HEADER_COUNT; i++)
+		free(msg->common[i]);
+	free(msg);
+	conn->msg = NULL;
+}
+
+void
+msg_set_qid(struct msg *msg, const char *qid)
+{
+	if (qid != NULL && *qid != '\0')
+		snprintf(msg->qid, sizeof(msg->qid), "%s", qid);
+}
+
+void
+msg_add_rcpt(struct msg *msg, const char *rcpt)
+{
+	msg->rcpts = xreallocarray(msg->rcpts, msg->rcpt_count + 1, sizeof(char *));
+	msg->rcpts[msg->rcpt_count++] = address_strip_brackets(rcpt);
+}
+
+static const char *const common_names[COMMON_HEADER_COUNT] = {
+	[COMMON_FROM] = "From", [COMMON_TO] = "To",           [COMMON_CC] = "Cc",
+	[COMMON_REPLY_TO] = "Reply-To", [COMMON_DATE] = "Date", [COMMON_SUBJECT] = "Subject",
+	[COMMON_MESSAGE_ID] = "Message-ID",
+};
+
+const char *
+common_header_name(enum common_header which)
+{
+	return common_names[which];
+}
+
+static void
+msg_note_common(struct msg *msg, const char *name, const char *value)
+{
+	for (int i = 0; i < COMMON_HEADER_COUNT; i++) {
+		if (msg->common[i] == NULL && strcasecmp(name, common_names[i]) == 0) {
+			msg->common[i] = xstrdup(value);
+			return;
+		}
+	}
+}
+
+void
+msg_add_header(struct msg *msg, const char *name, const char *value)
+{
+	size_t size = strlen(name) + strlen(value);
+	long limit = msg->policy ? msg->policy->max_header_bytes : 0;
+
+	msg_note_common(msg, name, value);
+
+	if (msg->headers_truncated || msg->header_bytes + size > (size_t)limit) {
+		msg->headers_truncated = true;
+		return;
+	}
+	msg->headers = xreallocarray(msg->headers, msg->header_count + 1, sizeof(struct header));
+	msg->headers[msg->header_count].name = xstrdup(name);
+	msg->headers[msg->header_count].value = xstrdup(value);
+	msg->header_count++;
+	msg->header_bytes += size;
+}

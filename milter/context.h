@@ -1,0 +1,82 @@
+/*
+ * context - the per-connection and per-message state
+ *
+ * A struct conn lives from the MTA's connect to close and owns at most one
+ * struct msg, which lives from MAIL FROM to end-of-message or abort.  Both
+ * are passed explicitly; libmilter's private pointer holds the conn.
+ *
+ * A message pins the policy snapshot that was current at its MAIL FROM and
+ * keeps it to the end, so a reload never changes the rules half-way
+ * through a message.
+ */
+#ifndef MW_CONTEXT_H
+#define MW_CONTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/header.h"
+#include "milter/direction.h"
+#include "policy/policy.h"
+
+#define QUEUE_ID_MAX 64
+
+/* Headers every event reports (SES commonHeaders), kept even past truncation. */
+enum common_header {
+	COMMON_FROM,
+	COMMON_TO,
+	COMMON_CC,
+	COMMON_REPLY_TO,
+	COMMON_DATE,
+	COMMON_SUBJECT,
+	COMMON_MESSAGE_ID,
+	COMMON_HEADER_COUNT,
+};
+
+struct msg {
+	struct policy *policy; /* pinned at MAIL FROM */
+	char qid[QUEUE_ID_MAX];  /* "" until the MTA tells us */
+	struct timespec started;
+	char *sender;            /* envelope sender, without <> ("" for the null sender) */
+	char *auth_user;         /* {auth_authen}, or NULL */
+	char **rcpts;
+	size_t rcpt_count;
+	struct header *headers;
+	size_t header_count;
+	size_t header_bytes;
+	bool headers_truncated;
+	char *common[COMMON_HEADER_COUNT]; /* first occurrence of each, or NULL */
+	enum direction direction;
+	char direction_reason[160];
+};
+
+struct conn {
+	struct sockaddr_storage client;
+	bool client_known;
+	char client_ip[64]; /* printable, "" when unknown */
+	char *client_name;
+	char *helo;
+	char *daemon_name;
+	struct msg *msg;
+};
+
+struct conn *conn_new(const char *client_name, const struct sockaddr *client, const char *daemon);
+void conn_free(struct conn *conn);
+void conn_set_helo(struct conn *conn, const char *helo);
+
+/* Start a message: pins the current policy (NULL if none is installed). */
+struct msg *msg_begin(struct conn *conn, const char *sender);
+void msg_end(struct conn *conn);
+
+void msg_set_qid(struct msg *msg, const char *qid);
+void msg_add_rcpt(struct msg *msg, const char *rcpt);
+/* Keeps headers up to the policy's max_header_bytes; beyond, marks truncation. */
+void msg_add_header(struct msg *msg, const char *name, const char *value);
+const char *common_header_name(enum common_header which);
+
+/* Strip one pair of angle brackets, as MTAs pass envelope addresses. */
+char *address_strip_brackets(const char *addr);
+
+#endif

@@ -1,0 +1,202 @@
+/*
+ * daemon - detaching, pid file, socket access, dropping root; see daemon.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/xalloc.h"
+#include "milter/daemon.h"
+
+int
+daemon_lookup_user(const char *name, struct run_as *who, struct buf *err)
+{
+	struct passwd *pw;
+
+	memset(who, 0, sizeof(*who));
+	who->uid = getuid();
+	who->gid = getgid();
+	if (name == NULL || *name == '\0' || getuid() != 0)
+		return 0;
+	errno = 0;
+	pw = getpwnam(name);
+	if (pw == NULL) {
+		buf_printf(err,
+			   "user \"%s\" does not exist (create it with: adduser --system --group "
+			   "--home /var/lib/mailward %s, or set daemon.user)",
+			   name, name);
+		return -1;
+	}
+	who->switch_user = true;
+	who->name = xstrdup(name);
+	who->uid = pw->pw_uid;
+	who->gid = pw->pw_gid;
+	return 0;
+}
+
+int
+daemon_detach(struct buf *err)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0) {
+		buf_printf(err, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0) {
+		buf_printf(err, "setsid: %s", strerror(errno));
+		return -1;
+	}
+	if (chdir("/") < 0) {
+		buf_printf(err, "chdir /: %s", strerror(errno));
+		return -1;
+	}
+	fd = open("/dev/null", O_RDWR);
+	if (fd < 0) {
+		buf_printf(err, "/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+int
+daemon_pid_file(const char *path, struct buf *err)
+{
+	char text[32];
+	int fd, n;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		buf_printf(err, "pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		n = (int)read(fd, text, sizeof(text) - 1);
+		text[n > 0 ? n : 0] = '\0';
+		text[strcspn(text, "\n")] = '\0';
+		buf_printf(err, "pid file %s is locked by a running mailward (pid %s)", path,
+			   *text ? text : "unknown");
+		close(fd);
+		return -1;
+	}
+	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t)n, 0) != n) {
+		buf_printf(err, "pid file %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void
+daemon_remove_pid_file(const char *path, int fd)
+{
+	if (fd < 0)
+		return;
+	/* May fail once root is gone; the lock, not the file, says who runs. */
+	(void)unlink(path);
+	close(fd);
+}
+
+static const char *
+unix_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return NULL;
+}
+
+int
+daemon_socket_access(const char *spec, const struct run_as *who, const char *group,
+		     const char *mode, struct buf *err)
+{
+	const char *path = unix_socket_path(spec);
+	gid_t gid = who->gid;
+
+	if (path == NULL)
+		return 0;
+	if (group != NULL && *group != '\0') {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL) {
+			buf_printf(err, "daemon.socket_group: group \"%s\" does not exist", group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (chown(path, who->uid, gid) < 0 && getuid() == 0) {
+		buf_printf(err, "chown %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (chmod(path, (mode_t)strtoul(mode, NULL, 8)) < 0) {
+		buf_printf(err, "chmod %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+daemon_prepare_dir(const char *path, const struct run_as *who, struct buf *err)
+{
+	char *copy = xstrdup(path);
+	struct stat st;
+	int result = 0;
+
+	for (char *p = copy + 1;; p++) {
+		bool last = *p == '\0';
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0750) == 0 || (last && stat(copy, &st) == 0 && S_ISDIR(st.st_mode))) {
+			if (who->switch_user && chown(copy, who->uid, who->gid) < 0) {
+				buf_printf(err, "chown %s: %s", copy, strerror(errno));
+				result = -1;
+				break;
+			}
+		} else if (errno != EEXIST) {
+			buf_printf(err, "cannot create %s: %s", copy, strerror(errno));
+			result = -1;
+			break;
+		}
+		if (last)
+			break;
+		*p = '/';
+	}
+	free(copy);
+	return result;
+}
+
+int
+daemon_drop_privileges(const struct run_as *who, struct buf *err)
+{
+	if (!who->switch_user)
+		return 0;
+	if (setgroups(0, NULL) < 0 || initgroups(who->name, who->gid) < 0 ||
+	    setgid(who->gid) < 0 || setuid(who->uid) < 0) {
+		buf_printf(err, "cannot become user %s: %s", who->name, strerror(errno));
+		return -1;
+	}
+	if (who->uid != 0 && setuid(0) == 0) {
+		buf_printf(err, "could regain root after switching to %s", who->name);
+		return -1;
+	}
+	return 0;
+}

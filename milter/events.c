@@ -1,0 +1,165 @@
+/*
+ * events - SES-shaped event documents; see events.h.
+ */
+#include "config.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/timefmt.h"
+#include "common/utf8.h"
+#include "common/xalloc.h"
+#include "milter/events.h"
+
+/* SES's commonHeaders keys, in the order of enum common_header. */
+static const char *const common_keys[COMMON_HEADER_COUNT] = {
+	[COMMON_FROM] = "from",        [COMMON_TO] = "to",     [COMMON_CC] = "cc",
+	[COMMON_REPLY_TO] = "replyTo", [COMMON_DATE] = "date", [COMMON_SUBJECT] = "subject",
+	[COMMON_MESSAGE_ID] = "messageId",
+};
+
+static bool
+common_is_address_list(enum common_header which)
+{
+	return which == COMMON_FROM || which == COMMON_TO || which == COMMON_CC ||
+	       which == COMMON_REPLY_TO;
+}
+
+/* A JSON string from outside text, repaired if it is not valid UTF-8. */
+static json_t *
+json_text(const char *s)
+{
+	size_t len = strlen(s);
+	json_t *value;
+
+	if (utf8_valid(s, len))
+		return json_stringn(s, len);
+	char *clean = utf8_sanitize(s, len);
+	value = json_string(clean);
+	free(clean);
+	return value;
+}
+
+static json_t *
+string_array(const char *const *items, size_t count)
+{
+	json_t *array = json_array();
+
+	for (size_t i = 0; i < count; i++)
+		json_array_append_new(array, json_text(items[i]));
+	return array;
+}
+
+static json_t *
+address_array(const char *value)
+{
+	struct addrlist list;
+	json_t *array;
+
+	addrlist_split(value, &list);
+	array = string_array((const char *const *)list.items, list.count);
+	addrlist_free(&list);
+	return array;
+}
+
+static json_t *
+common_headers(const struct msg *msg)
+{
+	json_t *common = json_object();
+
+	for (int i = 0; i < COMMON_HEADER_COUNT; i++) {
+		const char *value = msg->common[i];
+		if (value == NULL)
+			continue;
+		json_object_set_new(common, common_keys[i],
+				    common_is_address_list(i) ? address_array(value) : json_text(value));
+	}
+	return common;
+}
+
+static json_t *
+header_array(const struct msg *msg)
+{
+	json_t *array = json_array();
+
+	for (size_t i = 0; i < msg->header_count; i++)
+		json_array_append_new(array, json_pack("{s:o, s:o}", "name",
+						       json_text(msg->headers[i].name), "value",
+						       json_text(msg->headers[i].value)));
+	return array;
+}
+
+static void
+tag(json_t *tags, const char *name, const char *value)
+{
+	if (value != NULL && *value != '\0')
+		json_object_set_new(tags, name, json_pack("[o]", json_text(value)));
+}
+
+/* Message-ID without angle brackets and surrounding space, or NULL. */
+static char *
+message_id_bare(const char *header)
+{
+	if (header == NULL)
+		return NULL;
+	while (*header == ' ' || *header == '\t')
+		header++;
+	const char *lt = strchr(header, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	if (lt != NULL && gt != NULL && gt > lt + 1)
+		return xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	return *header ? xstrdup(header) : NULL;
+}
+
+static json_t *
+mail_object(const struct conn *conn, const struct msg *msg)
+{
+	char stamp[TIMEFMT_ISO8601_LEN];
+	char *message_id = message_id_bare(msg->common[COMMON_MESSAGE_ID]);
+	char *from_domain = msg->common[COMMON_FROM] ? address_domain(msg->common[COMMON_FROM])
+						     : NULL;
+	json_t *mail, *tags = json_object();
+
+	timefmt_iso8601(&msg->started, stamp, sizeof(stamp));
+	tag(tags, "ses:operation", "SendSmtpEmail");
+	tag(tags, "ses:source-ip", conn->client_ip);
+	tag(tags, "ses:from-domain", from_domain);
+	tag(tags, "ses:caller-identity", msg->auth_user);
+	tag(tags, "mailward:queue-id", msg->qid);
+	mail = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "timestamp", stamp,
+			 "source", json_text(msg->sender), "sourceIp", json_text(conn->client_ip),
+			 "messageId", json_text(message_id ? message_id : msg->qid), "destination",
+			 string_array((const char *const *)msg->rcpts, msg->rcpt_count),
+			 "headersTruncated", msg->headers_truncated, "headers", header_array(msg),
+			 "commonHeaders", common_headers(msg), "tags", tags);
+	if (mail != NULL && msg->auth_user != NULL)
+		json_object_set_new(mail, "callerIdentity", json_text(msg->auth_user));
+	free(message_id);
+	free(from_domain);
+	return mail;
+}
+
+char *
+event_send_json(const struct conn *conn, const struct msg *msg, size_t *len)
+{
+	const char *type_key =
+		msg->policy->event_shape == EVENT_SHAPE_NOTIFICATION ? "notificationType" : "eventType";
+	json_t *mail = mail_object(conn, msg), *event;
+	char *text;
+
+	if (mail == NULL)
+		return NULL;
+	event = json_pack("{s:s, s:o, s:{}}", type_key, "Send", "mail", mail, "send");
+	if (event == NULL)
+		return NULL;
+	text = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(event);
+	if (text == NULL)
+		return NULL;
+	*len = strlen(text);
+	text = xrealloc(text, *len + 2);
+	text[(*len)++] = '\n';
+	text[*len] = '\0';
+	return text;
+}

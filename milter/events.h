@@ -1,0 +1,28 @@
+/*
+ * events - events in the shape of the SES event-publishing JSON
+ *
+ * event_send_json() builds the Send event of an accepted outbound message:
+ *
+ *   { "eventType": "Send",
+ *     "mail": { "timestamp", "source", "sourceIp", "callerIdentity",
+ *               "messageId", "destination", "headersTruncated", "headers",
+ *               "commonHeaders", "tags" },
+ *     "send": {} }
+ *
+ * messageId is the Message-ID header without its angle brackets (the MTA
+ * queue ID when the message has none); tags carry the auto-tags SES adds
+ * (ses:operation, ses:source-ip, ses:from-domain, ses:caller-identity) and
+ * mailward:queue-id.  With events.shape = "notification" the type key is
+ * "notificationType" instead of "eventType".
+ */
+#ifndef MW_EVENTS_H
+#define MW_EVENTS_H
+
+#include <stddef.h>
+
+#include "milter/context.h"
+
+/* One JSON document ending in a newline; caller frees. */
+char *event_send_json(const struct conn *conn, const struct msg *msg, size_t *len);
+
+#endif

@@ -1,0 +1,324 @@
+/*
+ * main - the mailward daemon: options, start-up, serving, shutdown
+ *
+ * Start-up order matters: load and check the policy (errors are fatal and
+ * name file:line), open the milter socket and anything else that needs
+ * root, detach and write the pid file, drop root, open the services, then
+ * start the reload thread and hand control to libmilter.  Everything that
+ * can fail does so before the MTA is served.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "milter/callbacks.h"
+#include "milter/daemon.h"
+#include "milter/services.h"
+#include "milter/signals.h"
+#include "policy/policy.h"
+#include "policy/sample.h"
+
+#ifndef MW_DEFAULT_POLICY
+#define MW_DEFAULT_POLICY "/etc/mailward/mailward.conf"
+#endif
+
+struct options {
+	const char *policy_path;
+	const char *socket;   /* overrides daemon.socket */
+	const char *user;     /* overrides daemon.user */
+	const char *pid_file; /* overrides daemon.pid_file */
+	bool foreground;
+	bool check_only;
+	bool log_stderr;
+	bool debug;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: mailward [OPTION]...\n"
+		"A mail filter (milter) for Postfix and Sendmail: DKIM signing, aligned\n"
+		"envelope senders, bulk-mail headers and suppression for outbound mail;\n"
+		"SPF, DKIM and DMARC for inbound mail; bounces and complaints as\n"
+		"SES-shaped JSON events in a durable spool.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE     policy file (default %s)\n"
+		"  -n, --check           check the policy file, print every problem as\n"
+		"                        FILE:LINE: SETTING: problem, and exit\n"
+		"  -f, --foreground      do not detach from the terminal\n"
+		"  -e, --log-stderr      log to standard error, whatever log.to says\n"
+		"  -d, --debug           log at debug level, whatever log.level says\n"
+		"  -p, --socket SPEC     listen on SPEC instead of daemon.socket:\n"
+		"                        unix:/path, inet:PORT@HOST or inet6:PORT@HOST\n"
+		"  -u, --user USER       run as USER instead of daemon.user\n"
+		"  -P, --pid-file FILE   write the process ID to FILE (locked while running)\n"
+		"      --dump-defaults   print a policy file with every setting, its\n"
+		"                        default and its documentation, and exit\n"
+		"  -h, --help            show this help and exit\n"
+		"  -V, --version         show the version and exit\n"
+		"\n"
+		"Signals:\n"
+		"  SIGHUP   reload the policy file. Messages in progress finish under the\n"
+		"           policy they started with. A file with errors is refused, its\n"
+		"           errors are logged, and the running policy stays.\n"
+		"  SIGTERM  stop accepting connections, finish those in progress, exit.\n"
+		"\n"
+		"Postfix (main.cf), for a daemon listening on inet:8891@127.0.0.1:\n"
+		"  smtpd_milters = inet:127.0.0.1:8891\n"
+		"  non_smtpd_milters = $smtpd_milters\n"
+		"  milter_default_action = tempfail\n"
+		"\n"
+		"Exit status: 0 on success, 64 for a usage error, 78 for a policy error,\n"
+		"69-73 when the system refuses something mailward needs (user, socket,\n"
+		"directories).\n"
+		"\n"
+		"Events: one JSON file per event in events.spool_dir/new (maildir-like).\n",
+		MW_DEFAULT_POLICY);
+}
+
+static void
+parse_options(int argc, char **argv, struct options *opt)
+{
+	enum { OPT_DUMP_DEFAULTS = 256 };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-stderr", no_argument, NULL, 'e' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 'p' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "pid-file", required_argument, NULL, 'P' },
+		{ "dump-defaults", no_argument, NULL, OPT_DUMP_DEFAULTS },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(opt, 0, sizeof(*opt));
+	opt->policy_path = MW_DEFAULT_POLICY;
+	while ((c = getopt_long(argc, argv, "c:nfedp:u:P:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opt->policy_path = optarg;
+			break;
+		case 'n':
+			opt->check_only = true;
+			break;
+		case 'f':
+			opt->foreground = true;
+			break;
+		case 'e':
+			opt->log_stderr = true;
+			break;
+		case 'd':
+			opt->debug = true;
+			break;
+		case 'p':
+			opt->socket = optarg;
+			break;
+		case 'u':
+			opt->user = optarg;
+			break;
+		case 'P':
+			opt->pid_file = optarg;
+			break;
+		case OPT_DUMP_DEFAULTS:
+			sample_write(stdout);
+			exit(fflush(stdout) == 0 ? 0 : EX_IOERR);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("mailward %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'mailward --help' for more information.\n");
+			exit(EX_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mailward: unexpected argument \"%s\"\n", argv[optind]);
+		fprintf(stderr, "Try 'mailward --help' for more information.\n");
+		exit(EX_USAGE);
+	}
+}
+
+/* Load the policy or say why not, one line per problem, on stderr. */
+static struct policy *
+load_or_report(const char *path)
+{
+	struct buf errors = BUF_INIT;
+	struct policy *policy = policy_load(path, &errors);
+	size_t problems = 0;
+
+	if (policy == NULL) {
+		for (const char *p = buf_str(&errors); *p; p++)
+			problems += *p == '\n';
+		fprintf(stderr, "%smailward: %s: %zu problem%s, policy refused\n",
+			buf_str(&errors), path, problems, problems == 1 ? "" : "s");
+	}
+	buf_free(&errors);
+	return policy;
+}
+
+static void
+apply_log_settings(const struct options *opt, const struct policy *policy)
+{
+	log_set_level(opt->debug ? LOG_LEVEL_DEBUG : (enum log_level)policy->log_level);
+}
+
+struct reload_ctx {
+	const struct options *opt;
+};
+
+static void
+warn_restart_only(const struct policy *old, const struct policy *new)
+{
+	if (strcmp(old->socket, new->socket) != 0)
+		log_warning(NULL, "reload: daemon.socket changed; takes effect at restart");
+	if (strcmp(old->user, new->user) != 0)
+		log_warning(NULL, "reload: daemon.user changed; takes effect at restart");
+	if (strcmp(old->spool_dir, new->spool_dir) != 0)
+		log_warning(NULL, "reload: events.spool_dir changed; takes effect at restart");
+}
+
+/* SIGHUP: install a new snapshot, or keep the old one and say why. */
+static void
+reload_policy(void *arg)
+{
+	const struct reload_ctx *ctx = arg;
+	struct buf errors = BUF_INIT;
+	struct policy *fresh = policy_load(ctx->opt->policy_path, &errors);
+	struct policy *old;
+
+	if (fresh == NULL) {
+		char *line = errors.data, *next;
+		for (; line != NULL && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next != NULL)
+				*next++ = '\0';
+			log_error(NULL, "reload: %s", line);
+		}
+		log_error(NULL, "reload: %s refused; the running policy stays",
+			  ctx->opt->policy_path);
+		buf_free(&errors);
+		return;
+	}
+	old = policy_acquire();
+	if (old != NULL) {
+		warn_restart_only(old, fresh);
+		policy_release(old);
+	}
+	apply_log_settings(ctx->opt, fresh);
+	policy_install(fresh);
+	log_notice(NULL, "reload: policy %s installed", ctx->opt->policy_path);
+	buf_free(&errors);
+}
+
+static void
+fatal_if(int failed, int status, const char *what, struct buf *err)
+{
+	if (failed)
+		log_fatal(status, "fatal: %s: %s", what, buf_str(err));
+}
+
+/* Open the milter socket (as root, before detaching). */
+static void
+open_socket(const char *spec, const struct policy *policy)
+{
+	if (smfi_setconn((char *)spec) != MI_SUCCESS)
+		log_fatal(EX_CONFIG, "fatal: invalid socket %s", spec);
+	smfi_settimeout((int)policy->milter_timeout);
+	smfi_setbacklog((int)policy->listen_backlog);
+	umask(0177);
+	if (smfi_opensocket(true) != MI_SUCCESS)
+		log_fatal(EX_UNAVAILABLE, "fatal: cannot listen on %s (in use, or no permission?)",
+			  spec);
+	umask(0027);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opt;
+	struct policy *policy;
+	struct services svc = { 0 };
+	struct run_as who;
+	struct buf err = BUF_INIT;
+	struct reload_thread reloader = { 0 };
+	struct reload_ctx reload_ctx;
+	int pid_fd = -1, status;
+
+	parse_options(argc, argv, &opt);
+	policy = load_or_report(opt.policy_path);
+	if (policy == NULL)
+		return EX_CONFIG;
+	if (opt.check_only) {
+		printf("mailward: %s: policy OK\n", opt.policy_path);
+		policy_release(policy);
+		return 0;
+	}
+	const char *socket_spec = opt.socket ? opt.socket : policy->socket;
+	const char *user = opt.user ? opt.user : policy->user;
+	const char *pid_path = opt.pid_file ? opt.pid_file : policy->pid_file;
+
+	log_open("mailward",
+		 opt.log_stderr || policy->log_to == POLICY_LOG_STDERR ? LOG_TO_STDERR
+								       : LOG_TO_SYSLOG,
+		 policy_syslog_facility(policy));
+	apply_log_settings(&opt, policy);
+	signals_block();
+
+	fatal_if(daemon_lookup_user(user, &who, &err) < 0, EX_NOUSER, "daemon.user", &err);
+	if (smfi_register(*callbacks_filter(&svc)) != MI_SUCCESS)
+		log_fatal(EX_SOFTWARE, "fatal: smfi_register failed");
+	open_socket(socket_spec, policy);
+	fatal_if(daemon_socket_access(socket_spec, &who, policy->socket_group, policy->socket_mode,
+				      &err) < 0,
+		 EX_NOPERM, "socket", &err);
+	fatal_if(daemon_prepare_dir(policy->spool_dir, &who, &err) < 0, EX_CANTCREAT,
+		 "events.spool_dir", &err);
+	if (!opt.foreground)
+		fatal_if(daemon_detach(&err) < 0, EX_OSERR, "detach", &err);
+	if (*pid_path != '\0') {
+		pid_fd = daemon_pid_file(pid_path, &err);
+		fatal_if(pid_fd < 0, EX_CANTCREAT, "pid file", &err);
+	}
+	fatal_if(daemon_drop_privileges(&who, &err) < 0, EX_NOPERM, "daemon.user", &err);
+	svc.spool = spool_open(policy->spool_dir, (enum spool_durability)policy->durability, &err);
+	fatal_if(svc.spool == NULL, EX_CANTCREAT, "events.spool_dir", &err);
+
+	policy_install(policy);
+	reload_ctx.opt = &opt;
+	if (signals_start(&reloader, reload_policy, &reload_ctx) != 0)
+		log_fatal(EX_OSERR, "fatal: cannot start the reload thread");
+	log_notice(NULL, "mailward %s serving on %s policy=%s user=%s spool=%s", PACKAGE_VERSION,
+		   socket_spec, opt.policy_path, who.switch_user ? who.name : "(unchanged)",
+		   spool_dir(svc.spool));
+
+	status = smfi_main() == MI_SUCCESS ? 0 : EX_SOFTWARE;
+
+	log_notice(NULL, "mailward stopping (%s)", status == 0 ? "clean" : "libmilter failed");
+	signals_stop(&reloader);
+	policy_uninstall();
+	spool_close(svc.spool);
+	daemon_remove_pid_file(pid_path, pid_fd);
+	free(who.name);
+	buf_free(&err);
+	return status;
+}

@@ -1,0 +1,17 @@
+/*
+ * services - the long-lived services the message path uses
+ *
+ * Created by main() before the milter starts serving and never changed
+ * afterwards (settings that would change them take effect at restart), so
+ * every thread reads them without locks.
+ */
+#ifndef MW_SERVICES_H
+#define MW_SERVICES_H
+
+#include "common/spool.h"
+
+struct services {
+	struct spool *spool;
+};
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * checks - validators for setting values; see checks.h.
+ *
+ * Each says in a few words what was wrong and what is expected; the loader
+ * adds the file, line and setting name.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/netaddr.h"
+#include "policy/checks.h"
+
+static bool
+valid_port(const char *text, size_t len)
+{
+	unsigned long port = 0;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)text[i]))
+			return false;
+		port = port * 10 + (unsigned long)(text[i] - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
+/*
+ * libmilter socket specifications: unix:/path (or local:/path),
+ * inet:PORT@HOST and inet6:PORT@HOST.  A port alone would listen on every
+ * interface, which a mail filter has no reason to do: a host is required.
+ */
+bool
+check_milter_socket(const char *value, char *err, size_t errlen)
+{
+	const char *rest;
+
+	if (strncmp(value, "unix:", 5) == 0 || strncmp(value, "local:", 6) == 0) {
+		rest = strchr(value, ':') + 1;
+		if (*rest != '/') {
+			snprintf(err, errlen, "\"%s\": a unix socket needs an absolute path", value);
+			return false;
+		}
+		if (strlen(rest) >= 108) {
+			snprintf(err, errlen, "\"%s\": unix socket path longer than 107 bytes", value);
+			return false;
+		}
+		return true;
+	}
+	if (strncmp(value, "inet:", 5) == 0 || strncmp(value, "inet6:", 6) == 0) {
+		rest = strchr(value, ':') + 1;
+		const char *at = strchr(rest, '@');
+		if (at == NULL || !valid_port(rest, (size_t)(at - rest)) || at[1] == '\0') {
+			snprintf(err, errlen, "\"%s\": expected inet:PORT@HOST or inet6:PORT@HOST",
+				 value);
+			return false;
+		}
+		return true;
+	}
+	snprintf(err, errlen,
+		 "\"%s\": expected unix:/path, inet:PORT@HOST or inet6:PORT@HOST", value);
+	return false;
+}
+
+bool
+check_octal_mode(const char *value, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long mode = strtoul(value, &end, 8);
+
+	if (*value == '\0' || *end != '\0' || mode > 0777) {
+		snprintf(err, errlen, "\"%s\": expected an octal mode such as \"0660\"", value);
+		return false;
+	}
+	return true;
+}
+
+bool
+check_cidr(const char *value, char *err, size_t errlen)
+{
+	struct cidr net;
+
+	return cidr_parse(value, &net, err, errlen);
+}
+
+/* RFC 1035 host name syntax, as used for domains in mail addresses. */
+bool
+check_domain(const char *value, char *err, size_t errlen)
+{
+	size_t len = strlen(value), label = 0;
+
+	if (len == 0 || len > 253)
+		goto bad;
+	for (size_t i = 0; i <= len; i++) {
+		char c = value[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || value[i - 1] == '-')
+				goto bad;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)c) && c != '-' && c != '_')
+			goto bad;
+		if (label == 0 && c == '-')
+			goto bad;
+		label++;
+	}
+	return true;
+bad:
+	snprintf(err, errlen, "\"%s\" is not a valid domain name", value);
+	return false;
+}
+
+bool
+check_address(const char *value, char *err, size_t errlen)
+{
+	const char *at = strrchr(value, '@');
+
+	if (at == NULL || at == value) {
+		snprintf(err, errlen, "\"%s\" is not a mail address (local@domain)", value);
+		return false;
+	}
+	return check_domain(at + 1, err, errlen);
+}
+
+bool
+check_absolute_path(const char *value, char *err, size_t errlen)
+{
+	if (value[0] != '/') {
+		snprintf(err, errlen, "\"%s\" must be an absolute path", value);
+		return false;
+	}
+	return true;
+}
+
+bool
+check_optional_absolute_path(const char *value, char *err, size_t errlen)
+{
+	return value[0] == '\0' || check_absolute_path(value, err, errlen);
+}
+
+/* A name used as a key or tag: non-empty, printable, no spaces. */
+bool
+check_token(const char *value, char *err, size_t errlen)
+{
+	if (*value == '\0') {
+		snprintf(err, errlen, "must not be empty");
+		return false;
+	}
+	for (const char *p = value; *p; p++) {
+		if (!isgraph((unsigned char)*p)) {
+			snprintf(err, errlen, "\"%s\": spaces and control characters are not allowed",
+				 value);
+			return false;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,19 @@
+/*
+ * checks - validators for setting values (one per kind of value)
+ */
+#ifndef MW_CHECKS_H
+#define MW_CHECKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+bool check_milter_socket(const char *value, char *err, size_t errlen);
+bool check_octal_mode(const char *value, char *err, size_t errlen);
+bool check_cidr(const char *value, char *err, size_t errlen);
+bool check_domain(const char *value, char *err, size_t errlen);
+bool check_address(const char *value, char *err, size_t errlen);
+bool check_absolute_path(const char *value, char *err, size_t errlen);
+bool check_optional_absolute_path(const char *value, char *err, size_t errlen);
+bool check_token(const char *value, char *err, size_t errlen);
+
+#endif

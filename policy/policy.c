@@ -1,0 +1,133 @@
+/*
+ * policy - snapshots of the policy file and their lifecycle; see policy.h.
+ *
+ * The installed snapshot is the one mutable global of the daemon.  It is
+ * swapped under a mutex; readers take a reference under the same mutex, so
+ * a snapshot can never be freed between being read and being referenced.
+ * The critical sections are a pointer copy and an increment.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "common/xalloc.h"
+#include "policy/load.h"
+#include "policy/policy.h"
+#include "policy/settings.h"
+
+static pthread_mutex_t installed_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct policy *installed;
+
+static void
+policy_free(struct policy *policy)
+{
+	settings_free(policy_schema, policy);
+	netlist_free(&policy->trusted);
+	free(policy->path);
+	free(policy);
+}
+
+/* Derived data: parsed forms of validated settings. */
+static void
+policy_derive(struct policy *policy)
+{
+	char err[256];
+
+	policy->trusted.nets = xcalloc(policy->trusted_networks.count + 1, sizeof(struct cidr));
+	for (size_t i = 0; i < policy->trusted_networks.count; i++)
+		if (cidr_parse(policy->trusted_networks.items[i],
+			       &policy->trusted.nets[policy->trusted.count], err, sizeof(err)))
+			policy->trusted.count++;
+}
+
+static struct policy *
+policy_new(const char *path)
+{
+	struct policy *policy = xcalloc(1, sizeof(*policy));
+
+	atomic_init(&policy->refs, 1);
+	policy->path = xstrdup(path ? path : "(defaults)");
+	settings_apply_defaults(policy_schema, policy);
+	return policy;
+}
+
+struct policy *
+policy_defaults(void)
+{
+	struct policy *policy = policy_new(NULL);
+
+	policy_derive(policy);
+	return policy;
+}
+
+struct policy *
+policy_load(const char *path, struct buf *errors)
+{
+	struct policy *policy = policy_new(path);
+
+	if (settings_load_file(path, policy_schema, policy, errors) < 0) {
+		policy_free(policy);
+		return NULL;
+	}
+	policy_derive(policy);
+	return policy;
+}
+
+void
+policy_install(struct policy *policy)
+{
+	struct policy *old;
+
+	pthread_mutex_lock(&installed_lock);
+	old = installed;
+	installed = policy;
+	pthread_mutex_unlock(&installed_lock);
+	if (old != NULL)
+		policy_release(old);
+}
+
+void
+policy_uninstall(void)
+{
+	policy_install(NULL);
+}
+
+struct policy *
+policy_acquire(void)
+{
+	struct policy *policy;
+
+	pthread_mutex_lock(&installed_lock);
+	policy = installed;
+	if (policy != NULL)
+		atomic_fetch_add(&policy->refs, 1);
+	pthread_mutex_unlock(&installed_lock);
+	return policy;
+}
+
+void
+policy_release(struct policy *policy)
+{
+	if (policy != NULL && atomic_fetch_sub(&policy->refs, 1) == 1)
+		policy_free(policy);
+}
+
+int
+policy_syslog_facility(const struct policy *policy)
+{
+	static const int facilities[] = { LOG_MAIL,   LOG_DAEMON, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2,
+					  LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7 };
+
+	return facilities[policy->log_facility];
+}
+
+const char *
+policy_action_name(enum policy_action action)
+{
+	static const char *const names[] = { "accept", "tempfail", "reject" };
+
+	return names[action];
+}

@@ -1,0 +1,129 @@
+/*
+ * policy - the policy file as one immutable, reference-counted snapshot
+ *
+ * policy_load() reads a libconfig file through the settings table
+ * (policy/schema.c) into a struct policy, or reports every problem it found
+ * as "file:line: message" lines.  The daemon installs a loaded snapshot with
+ * policy_install(); connections pin the current one with policy_acquire()
+ * and let go with policy_release(), so a reload (SIGHUP) affects only
+ * messages that start after it, and a snapshot is freed when its last user
+ * is done.  Nothing in a snapshot changes after it is loaded.
+ */
+#ifndef MW_POLICY_H
+#define MW_POLICY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/buf.h"
+#include "common/netaddr.h"
+
+/* What to do when something fails: the configured outcome of a failure class. */
+enum policy_action {
+	ACTION_ACCEPT,
+	ACTION_TEMPFAIL,
+	ACTION_REJECT,
+};
+
+enum policy_log_to {
+	POLICY_LOG_SYSLOG,
+	POLICY_LOG_STDERR,
+};
+
+enum policy_event_shape {
+	EVENT_SHAPE_EVENT,        /* "eventType": SES event publishing */
+	EVENT_SHAPE_NOTIFICATION, /* "notificationType": SES identity notifications */
+};
+
+struct strlist {
+	char **items;
+	size_t count;
+};
+
+/* domains: the signing table (filled in by the signing capability). */
+struct policy_domain {
+	char *domain;
+	char *selector;
+	char *key_file;
+	int algorithm; /* index into the algorithm choices of the schema */
+	char *stream;
+};
+
+/* streams: sending streams, the self-hosted form of configuration sets. */
+struct policy_stream {
+	char *name;
+	bool bulk;
+	long complaint_rate_permille_max;
+	long bounce_rate_permille_max;
+};
+
+struct policy {
+	atomic_int refs;
+	char *path;
+
+	/* daemon */
+	char *socket;
+	char *user;
+	char *socket_group;
+	char *socket_mode; /* octal text, validated */
+	char *pid_file;
+	long milter_timeout;
+	long listen_backlog;
+
+	/* log */
+	int log_to; /* enum policy_log_to */
+	int log_level; /* enum log_level */
+	int log_facility; /* index into the facility choices */
+
+	/* failure: configured outcome per failure class */
+	int on_internal_error;
+	int on_policy_unavailable;
+	int on_spool_unwritable;
+	int on_dns_temperror;
+
+	/* direction */
+	struct strlist trusted_networks;
+	struct netlist trusted; /* trusted_networks, parsed */
+	bool outbound_authenticated;
+	struct strlist outbound_daemon_names;
+
+	struct policy_domain *domains;
+	size_t domain_count;
+
+	/* inbound */
+	char *authserv_id;
+
+	struct policy_stream *streams;
+	size_t stream_count;
+
+	/* feedback */
+	struct strlist bounce_domains;
+	struct strlist complaint_addresses;
+
+	/* events */
+	char *spool_dir;
+	int durability; /* enum spool_durability */
+	int event_shape;
+	long max_header_bytes;
+
+	/* store */
+	char *store_path;
+};
+
+/* Load and validate; NULL with one "file:line: message" line per problem. */
+struct policy *policy_load(const char *path, struct buf *errors);
+/* A snapshot with every default (no file). */
+struct policy *policy_defaults(void);
+
+void policy_install(struct policy *policy);
+struct policy *policy_acquire(void);
+void policy_release(struct policy *policy);
+/* Drop the installed snapshot at shutdown. */
+void policy_uninstall(void);
+
+/* Lookups. */
+int policy_syslog_facility(const struct policy *policy);
+const char *policy_action_name(enum policy_action action);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * schema - every setting of the policy file, in one table
+ *
+ * The order here is the order of the sample file.  Choice lists are in the
+ * order of the enums they land in (policy.h, log.h, spool.h).  Settings
+ * that later capabilities read are here already so a policy file written
+ * today keeps loading.
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "policy/checks.h"
+#include "policy/policy.h"
+#include "policy/settings.h"
+
+#define P(field) offsetof(struct policy, field)
+#define D(field) offsetof(struct policy_domain, field)
+#define S(field) offsetof(struct policy_stream, field)
+
+static const char *const action_choices[] = { "accept", "tempfail", "reject", NULL };
+static const char *const log_to_choices[] = { "syslog", "stderr", NULL };
+static const char *const log_level_choices[] = { "error", "warning", "notice", "info", "debug",
+						 NULL };
+const char *const policy_facility_choices[] = { "mail",   "daemon", "local0", "local1",
+						"local2", "local3", "local4", "local5",
+						"local6", "local7", NULL };
+static const char *const durability_choices[] = { "fsync", "none", NULL };
+static const char *const shape_choices[] = { "event", "notification", NULL };
+const char *const policy_algorithm_choices[] = { "rsa-sha256", "ed25519-sha256", NULL };
+
+static const char *const default_trusted[] = { "127.0.0.0/8", "::1/128", NULL };
+static const char *const default_daemon_names[] = { "ORIGINATING", NULL };
+
+static const struct setting daemon_settings[] = {
+	{ "socket", SETTING_STRING, P(socket),
+	  "Where the MTA connects: unix:/path, inet:PORT@HOST or inet6:PORT@HOST.\n"
+	  "The command line option -p overrides it. Takes effect at restart.",
+	  .def_string = "unix:/run/mailward/mailward.sock", .check = check_milter_socket },
+	{ "user", SETTING_STRING, P(user),
+	  "Unprivileged user to run as after the socket is open (when started as root).\n"
+	  "Empty: stay as started. Takes effect at restart.",
+	  .def_string = "mailward" },
+	{ "socket_group", SETTING_STRING, P(socket_group),
+	  "Group owning a unix socket, so the MTA can connect (Postfix: \"postfix\").\n"
+	  "Empty: the group of user.",
+	  .def_string = "" },
+	{ "socket_mode", SETTING_STRING, P(socket_mode), "Permissions of a unix socket (octal).",
+	  .def_string = "0660", .check = check_octal_mode },
+	{ "pid_file", SETTING_STRING, P(pid_file), "Process ID file; empty for none.",
+	  .def_string = "", .check = check_optional_absolute_path },
+	{ "timeout", SETTING_INT, P(milter_timeout),
+	  "Seconds to wait for the MTA before giving up on a connection.", .def_int = 300,
+	  .min = 1, .max = 86400 },
+	{ "listen_backlog", SETTING_INT, P(listen_backlog),
+	  "Pending connections the socket queues.", .def_int = 128, .min = 1, .max = 65535 },
+	{ NULL },
+};
+
+static const struct setting log_settings[] = {
+	{ "to", SETTING_CHOICE, P(log_to), "Where log lines go.",
+	  .def_string = "syslog", .choices = log_to_choices },
+	{ "level", SETTING_CHOICE, P(log_level),
+	  "Least important level logged.",
+	  .def_string = "info", .choices = log_level_choices },
+	{ "facility", SETTING_CHOICE, P(log_facility), "Syslog facility.",
+	  .def_string = "mail", .choices = policy_facility_choices },
+	{ NULL },
+};
+
+static const struct setting failure_settings[] = {
+	{ "internal_error", SETTING_CHOICE, P(on_internal_error),
+	  "An unexpected internal error while handling a message.",
+	  .def_string = "tempfail", .choices = action_choices },
+	{ "policy_unavailable", SETTING_CHOICE, P(on_policy_unavailable),
+	  "No usable policy for a message.", .def_string = "tempfail", .choices = action_choices },
+	{ "spool_unwritable", SETTING_CHOICE, P(on_spool_unwritable),
+	  "An event cannot be made durable in the spool (disk full, read-only, I/O error).\n"
+	  "tempfail keeps every event: the MTA retries the message later.",
+	  .def_string = "tempfail", .choices = action_choices },
+	{ "dns_temperror", SETTING_CHOICE, P(on_dns_temperror),
+	  "A DNS lookup timed out or failed temporarily.", .def_string = "tempfail",
+	  .choices = action_choices },
+	{ NULL },
+};
+
+static const struct setting outbound_settings[] = {
+	{ "authenticated", SETTING_BOOL, P(outbound_authenticated),
+	  "Mail from clients that authenticated with SMTP AUTH ({auth_authen}) is outbound.",
+	  .def_bool = true },
+	{ "daemon_names", SETTING_STRING_LIST, P(outbound_daemon_names),
+	  "MTA services whose mail is outbound ({daemon_name}; Postfix:\n"
+	  "-o milter_macro_daemon_name=ORIGINATING on the submission service).",
+	  .def_list = default_daemon_names, .check = check_token },
+	{ NULL },
+};
+
+static const struct setting domain_settings[] = {
+	{ "domain", SETTING_STRING, D(domain), "From domain to sign for.", .required = true,
+	  .example = "example.com", .check = check_domain },
+	{ "selector", SETTING_STRING, D(selector), "DKIM selector.", .required = true,
+	  .example = "mw1", .check = check_token },
+	{ "key", SETTING_STRING, D(key_file), "Private key file (PEM), not world-readable.",
+	  .required = true, .example = "/etc/mailward/keys/example.com.mw1.pem",
+	  .check = check_absolute_path },
+	{ "algorithm", SETTING_CHOICE, D(algorithm), "Signature algorithm.",
+	  .def_string = "rsa-sha256", .choices = policy_algorithm_choices },
+	{ "stream", SETTING_STRING, D(stream), "Only for this sending stream; empty for all.",
+	  .def_string = "" },
+	{ NULL },
+};
+
+static const struct setting inbound_settings[] = {
+	{ "authserv_id", SETTING_STRING, P(authserv_id),
+	  "authserv-id of Authentication-Results headers; empty: the host name.",
+	  .def_string = "" },
+	{ NULL },
+};
+
+static const struct setting stream_settings[] = {
+	{ "name", SETTING_STRING, S(name), "Stream (configuration set) name.", .required = true,
+	  .example = "newsletters", .check = check_token },
+	{ "bulk", SETTING_BOOL, S(bulk), "Bulk mail: gets List-Unsubscribe headers.",
+	  .def_bool = false },
+	{ "complaint_rate_max", SETTING_INT, S(complaint_rate_permille_max),
+	  "Pause the stream above this complaint rate, per mille (0: never).", .def_int = 3,
+	  .min = 0, .max = 1000 },
+	{ "bounce_rate_max", SETTING_INT, S(bounce_rate_permille_max),
+	  "Pause the stream above this bounce rate, per mille (0: never).", .def_int = 50,
+	  .min = 0, .max = 1000 },
+	{ NULL },
+};
+
+static const struct setting feedback_settings[] = {
+	{ "bounce_domains", SETTING_STRING_LIST, P(bounce_domains),
+	  "Domains of VERP bounce addresses (custom MAIL FROM domains).", .check = check_domain },
+	{ "complaint_addresses", SETTING_STRING_LIST, P(complaint_addresses),
+	  "Addresses that receive feedback-loop (ARF) complaint reports.",
+	  .check = check_address },
+	{ NULL },
+};
+
+static const struct setting events_settings[] = {
+	{ "spool_dir", SETTING_STRING, P(spool_dir),
+	  "Event spool: DIR/new holds one JSON event per file (maildir-like).\n"
+	  "Takes effect at restart.",
+	  .def_string = "/var/spool/mailward/events", .check = check_absolute_path },
+	{ "durability", SETTING_CHOICE, P(durability),
+	  "fsync: an event is on disk before the message is accepted. none: faster,\n"
+	  "but events of the last seconds are lost if the machine loses power.",
+	  .def_string = "fsync", .choices = durability_choices },
+	{ "shape", SETTING_CHOICE, P(event_shape),
+	  "event: SES event publishing (eventType); notification: SES notifications\n"
+	  "(notificationType).",
+	  .def_string = "event", .choices = shape_choices },
+	{ "max_header_bytes", SETTING_INT, P(max_header_bytes),
+	  "Headers copied into an event, at most; beyond it headersTruncated is true.",
+	  .def_int = 16384, .min = 0, .max = 1048576 },
+	{ NULL },
+};
+
+static const struct setting store_settings[] = {
+	{ "path", SETTING_STRING, P(store_path),
+	  "SQLite database: suppression list, counters, DMARC history.",
+	  .def_string = "/var/lib/mailward/mailward.db", .check = check_absolute_path },
+	{ NULL },
+};
+
+const struct setting policy_schema[] = {
+	{ "daemon", SETTING_GROUP, 0, "The daemon: socket, privileges, process.",
+	  .children = daemon_settings },
+	{ "log", SETTING_GROUP, 0, "Logging.", .children = log_settings },
+	{ "failure", SETTING_GROUP, 0,
+	  "What happens to a message when something fails (accept, tempfail, reject).\n"
+	  "Every failure is logged with the queue ID.",
+	  .children = failure_settings },
+	{ "trusted_networks", SETTING_STRING_LIST, P(trusted_networks),
+	  "Clients in these networks send outbound mail (signed, events recorded).",
+	  .def_list = default_trusted, .check = check_cidr },
+	{ "outbound", SETTING_GROUP, 0, "Other signs that a message is outbound.",
+	  .children = outbound_settings },
+	{ "domains", SETTING_GROUP_LIST, P(domains),
+	  "Signing table: one entry per From domain and key.", .children = domain_settings,
+	  .elem_size = sizeof(struct policy_domain), .count_offset = P(domain_count) },
+	{ "inbound", SETTING_GROUP, 0, "Inbound authentication (SPF, DKIM, DMARC).",
+	  .children = inbound_settings },
+	{ "streams", SETTING_GROUP_LIST, P(streams),
+	  "Sending streams (configuration sets), selected by X-SES-CONFIGURATION-SET.",
+	  .children = stream_settings, .elem_size = sizeof(struct policy_stream),
+	  .count_offset = P(stream_count) },
+	{ "feedback", SETTING_GROUP, 0, "Where bounces and complaints arrive.",
+	  .children = feedback_settings },
+	{ "events", SETTING_GROUP, 0, "The event spool.", .children = events_settings },
+	{ "store", SETTING_GROUP, 0, "Embedded state.", .children = store_settings },
+	{ NULL },
+};
