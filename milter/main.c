@@ -273,9 +273,10 @@ main(int argc, char **argv)
 		policy_release(policy);
 		return 0;
 	}
-	const char *socket_spec = opt.socket ? opt.socket : policy->socket;
-	const char *user = opt.user ? opt.user : policy->user;
-	const char *pid_path = opt.pid_file ? opt.pid_file : policy->pid_file;
+	/* Copies: the snapshot they come from is freed by a later reload. */
+	char *socket_spec = xstrdup(opt.socket ? opt.socket : policy->socket);
+	char *user = xstrdup(opt.user ? opt.user : policy->user);
+	char *pid_path = xstrdup(opt.pid_file ? opt.pid_file : policy->pid_file);
 
 	log_open("mailward",
 		 opt.log_stderr || policy->log_to == POLICY_LOG_STDERR ? LOG_TO_STDERR
@@ -319,6 +320,9 @@ main(int argc, char **argv)
 	spool_close(svc.spool);
 	daemon_remove_pid_file(pid_path, pid_fd);
 	free(who.name);
+	free(socket_spec);
+	free(user);
+	free(pid_path);
 	buf_free(&err);
 	return status;
 }

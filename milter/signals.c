@@ -41,8 +41,14 @@ signals_block(void)
 {
 	sigset_t set;
 
+	/*
+	 * All three, before any thread exists: every thread inherits the mask,
+	 * so these signals reach only the threads that wait for them.
+	 */
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 

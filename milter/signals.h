@@ -23,7 +23,7 @@ struct reload_thread {
 	void *arg;
 };
 
-/* Block SIGHUP in the calling thread (call before any thread is created). */
+/* Block SIGHUP, SIGTERM, SIGINT (call before any thread is created). */
 void signals_block(void);
 /* Start the thread that calls reload(arg) on each SIGHUP; 0 or an errno. */
 int signals_start(struct reload_thread *rt, signals_reload_fn reload, void *arg);

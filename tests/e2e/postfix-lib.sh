@@ -59,15 +59,18 @@
 # * smtpd on 127.0.0.1:PF_PORT ("smtp" service, plain MTA-style inbound) and
 #   a submission-like smtpd on 127.0.0.1:PF_SUBMISSION_PORT with
 #   "-o syslog_name=postfix/submission -o milter_macro_daemon_name=ORIGINATING"
-#   (milters see {daemon_name}=ORIGINATING there).  No SASL/TLS.
+#   (milters see {daemon_name}=ORIGINATING there, and the default
+#   milter_macro_daemon_name=$myhostname, i.e. mx.test.example, on PF_PORT).
+#   No SASL/TLS.
 #   If the host has ::1 (PF_IPV6=auto, the default) both also listen on
 #   [::1] (inet_protocols=all); PF_IPV6=0 before pf_setup disables that.
 # * mynetworks = 127.0.0.0/8 [::1]/128: every loopback client may relay.
 #   Everything is relayed to the sink: relayhost = [127.0.0.1]:SINK_PORT.
 #   mydestination is empty and local_transport is "error:", so nothing is
 #   ever delivered locally; no DNS is ever queried
-#   (smtp_dns_support_level=disabled, smtpd_peername_lookup=no: milters see
-#   {client_name}=unknown, {client_ptr}=unknown).
+#   (smtp_dns_support_level=disabled; smtpd_peername_lookup=no, so the
+#   client name is "unknown", as in "Received: from HELO (unknown [IP])",
+#   and that is what milters get as {client_name}).
 # * XCLIENT is allowed from loopback (smtpd_authorized_xclient_hosts), so a
 #   test can pretend to be any client address with swaks --xclient-addr.
 # * Short retry times: queue_run_delay=1s, minimal_backoff_time=1s,
@@ -81,10 +84,11 @@
 #
 # pf_setup WORKDIR
 #     Create the layout above and write main.cf + master.cf.  Sets PF_WORK,
-#     PF_DIR, PF_QUEUE, PF_LOG, PF_PORT, PF_SUBMISSION_PORT, SINK_PORT,
-#     SINK_DIR, SINK_LOG, PF_IPV6 (0/1).  Ports: a caller may preset PF_PORT,
-#     PF_SUBMISSION_PORT and/or SINK_PORT; the others are picked with
-#     pf_free_ports.  Does not start anything.
+#     PF_DIR, PF_QUEUE, PF_DATA, PF_LOG, PF_CMDLOG, PF_PORT,
+#     PF_SUBMISSION_PORT, SINK_PORT, SINK_DIR, SINK_LOG, PF_IPV6 (0/1).
+#     Ports: a caller may preset PF_PORT, PF_SUBMISSION_PORT and/or
+#     SINK_PORT; the others are picked with pf_free_ports.  PF_IPV6=auto|0|1
+#     may be preset too.  Does not start anything.
 # pf_free_ports [N]
 #     Print N (default 1) distinct free TCP ports (space separated).  Ports
 #     are picked at random in 20000-32767 (below Linux's ephemeral range, so
@@ -167,8 +171,10 @@
 #         X-Client-Addr: 127.0.0.1
 #         X-Client-Proto: ESMTP
 #         X-Helo-Args: mx.test.example
-#         X-Mail-Args: <a@test.example> SIZE=...
-#         X-Rcpt-Args: <b@example.com> ...   (one per recipient)
+#         X-Mail-Args: <a@test.example>
+#         X-Rcpt-Args: <b@example.com> ORCPT=rfc822;b@example.com
+#     (one X-Rcpt-Args per recipient; X-Client-Addr/X-Helo-Args describe
+#     Postfix's SMTP client, not the original client).
 # sink_clear
 #     Delete all complete message files (between test cases).
 #
@@ -199,8 +205,9 @@
 # ---------------------------------------------------------------------------
 # * "postfix -c DIR start|stop|reload", "postconf -c DIR" and
 #   "postqueue -c DIR" all work as root WITHOUT alternate_config_directories
-#   (that list in the default main.cf is only consulted for non-root
-#   callers of the set-gid postqueue/postdrop, and for sendmail -C).  So no
+#   (checked on Debian 12 / Postfix 3.7.11; that list in the default
+#   main.cf matters when non-root users run the set-gid commands with a
+#   non-default directory, which this library never does).  So no
 #   /etc/postfix/main.cf is needed at all.
 # * maillog_file must start with one of maillog_file_prefixes (default
 #   "/var, /dev/stdout"), otherwise every command dies with "maillog_file
@@ -210,15 +217,32 @@
 # * queue_directory must exist (owned by root) before "postfix start";
 #   "postfix start" (post-install create-missing) creates its
 #   subdirectories and data_directory with the right owners.
-# * "postfix reload" is asynchronous: for a short while old smtpd processes
-#   with the old configuration can still accept connections; pf_reload
-#   waits for them to exit.
+# * Postfix re-reads a config file modified in the last ~2 s, in 300 ms
+#   steps, until it "cools down"; right after postconf -e, "postfix reload"
+#   and every new daemon took ~2 s.  The library backdates main.cf and
+#   master.cf after each write (_pf_cool_config).
+# * "postfix reload" only sends SIGHUP and returns; old daemons (idle smtpd
+#   processes with the old settings) exit asynchronously.  pf_reload waits
+#   for the master's "reload" log line and for every old daemon to exit,
+#   so a test never talks to a stale smtpd.
+# * "postfix stop" sleeps in whole seconds while waiting for the master;
+#   pf_stop uses "postfix abort" (same SIGTERM) and polls every 0.1 s.
+# * The master daemonises and is reparented to PID 1.  Where PID 1 does not
+#   reap promptly (some containers), a dead master stays a zombie that
+#   "kill -0" still reports as alive; the library checks /proc/PID/stat.
+# * milter_default_action=tempfail with an unreachable milter: smtpd logs
+#   milter-reject at CONNECT and EHLO, but (smtpd_delay_reject=yes) the
+#   client only sees "451 4.7.1 Service unavailable - try again later" in
+#   reply to MAIL FROM (swaks exit status 23).  With "accept" the mail goes
+#   through and smtpd logs "warning: connect to Milter service ...".
 # * The sink has to run unprivileged (smtp-sink requires -u as root), so
 #   SINK_DIR is owned by postfix.
 # * Queue ID for milters: with the default smtpd_delay_open_until_valid_rcpt
 #   = yes the queue file is created at the first accepted RCPT, so the {i}
 #   macro is only available from the RCPT stage on (not at connect, HELO or
-#   MAIL).
+#   MAIL); pf_conf smtpd_delay_open_until_valid_rcpt=no makes it available
+#   from MAIL on.  (Documented Postfix behaviour; the selftest has no milter
+#   and does not check it.)
 
 # ---------------------------------------------------------------------------
 # Internal helpers
@@ -265,8 +289,16 @@ _pf_port_listening() {
                       END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
+# _pf_pid_alive PID: the process exists and is not a zombie.  (A daemonised
+# master is reparented to PID 1; in containers PID 1 may be slow to reap it,
+# and kill -0 succeeds on a zombie.)
 _pf_pid_alive() {
-    [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null
+    local st
+    [[ ${1:-} =~ ^[0-9]+$ ]] || return 1
+    read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+    st=${st##*) }
+    st=${st%% *}
+    [[ $st != Z && $st != X ]]
 }
 
 _pf_pid_gone() { ! _pf_pid_alive "$1"; }

@@ -40,9 +40,9 @@ skip() {
     echo "ok $T - $1 # SKIP $2"
 }
 
+# bail REASON: stop here (the failed test point already printed pf_diag).
 bail() {
     echo "Bail out! $*"
-    pf_diag 40
     exit 1
 }
 
@@ -56,7 +56,7 @@ finish() {
     exit "$rc"
 }
 trap finish EXIT
-trap 'exit 130' INT TERM HUP
+trap 'echo "Bail out! interrupted by a signal"; exit 130' INT TERM HUP
 
 # Global state, checked at the end: the system instance must stay untouched.
 sys_main_cf_before=$(md5sum /etc/postfix/main.cf 2>/dev/null || echo absent)

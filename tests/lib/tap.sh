@@ -1,0 +1,45 @@
+# tests/lib/tap.sh - TAP output for shell tests (sourced)
+#
+#   plan N | ok COND-STATUS "description" | pass/fail "description"
+#   check "description" command args...   (ok when the command succeeds)
+#   done_testing                            (exit status: 0 only if all passed)
+# Automake's tap-driver reads the output; tools/check sums it up.
+
+TAP_COUNT=0
+TAP_FAILED=0
+
+plan() { echo "1..$1"; }
+pass() {
+	TAP_COUNT=$((TAP_COUNT + 1))
+	echo "ok $TAP_COUNT - $1"
+}
+fail() {
+	TAP_COUNT=$((TAP_COUNT + 1))
+	TAP_FAILED=$((TAP_FAILED + 1))
+	echo "not ok $TAP_COUNT - $1"
+	shift
+	for line in "$@"; do echo "# $line"; done
+}
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what" "command failed: $*"; fi
+}
+diag() { echo "# $*"; }
+done_testing() {
+	[ "$TAP_FAILED" -eq 0 ]
+}
+# Skip the whole file (e.g. not root): one plan line with a reason.
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+# wait_until SECONDS command...: poll every 0.1 s, bounded.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
