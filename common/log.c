@@ -29,8 +29,9 @@ static const char *const level_names[] = {
 };
 
 static const int syslog_priorities[] = {
-	[LOG_LEVEL_ERROR] = LOG_ERR,   [LOG_LEVEL_WARNING] = LOG_WARNING, [LOG_LEVEL_NOTICE] = LOG_NOTICE,
-	[LOG_LEVEL_INFO] = LOG_INFO,   [LOG_LEVEL_DEBUG] = LOG_DEBUG,
+	[LOG_LEVEL_ERROR] = LOG_ERR,     [LOG_LEVEL_WARNING] = LOG_WARNING,
+	[LOG_LEVEL_NOTICE] = LOG_NOTICE, [LOG_LEVEL_INFO] = LOG_INFO,
+	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
 
 void
@@ -76,7 +77,8 @@ log_to_stderr(enum log_level level, const char *line)
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(out, sizeof(out), "%s.%03ldZ %s[%ld]: %s: %s\n", stamp,
-		     (long)(tv.tv_usec / 1000), log_ident, (long)getpid(), level_names[level], line);
+	             (long)(tv.tv_usec / 1000), log_ident, (long)getpid(), level_names[level],
+	             line);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(out)) {

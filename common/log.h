@@ -38,9 +38,9 @@ void log_set_level(enum log_level level);
 bool log_enabled(enum log_level level);
 
 void log_msg(enum log_level level, const char *qid, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void log_vmsg(enum log_level level, const char *qid, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 #define log_error(qid, ...)   log_msg(LOG_LEVEL_ERROR, (qid), __VA_ARGS__)
 #define log_warning(qid, ...) log_msg(LOG_LEVEL_WARNING, (qid), __VA_ARGS__)

@@ -70,7 +70,7 @@ cidr_parse(const char *text, struct cidr *out, char *err, size_t errlen)
 	}
 	if (!host_bits_clear(out->addr, bytes, out->prefix)) {
 		snprintf(err, errlen, "\"%s\": address has bits set beyond the /%u prefix", text,
-			 out->prefix);
+		         out->prefix);
 		return false;
 	}
 	return true;
@@ -96,8 +96,8 @@ cidr_match(const struct cidr *net, const struct sockaddr *client)
 		return false;
 	if (client->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)client;
-		return net->family == AF_INET && prefix_equal(net->addr, (const uint8_t *)&sin->sin_addr,
-							      net->prefix);
+		return net->family == AF_INET &&
+		       prefix_equal(net->addr, (const uint8_t *)&sin->sin_addr, net->prefix);
 	}
 	if (client->sa_family == AF_INET6) {
 		const uint8_t *a = ((const struct sockaddr_in6 *)client)->sin6_addr.s6_addr;

@@ -111,7 +111,7 @@ spool_make_name(struct spool *spool, char name[SPOOL_NAME_MAX])
 
 	gettimeofday(&tv, NULL);
 	snprintf(name, SPOOL_NAME_MAX, "%lld.%06ld.P%ld_%llu.json", (long long)tv.tv_sec,
-		 (long)tv.tv_usec, (long)getpid(), seq);
+	         (long)tv.tv_usec, (long)getpid(), seq);
 }
 
 static int

@@ -40,7 +40,7 @@ mw_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 
 	smfi_setpriv(ctx, conn);
 	log_debug(NULL, "connect from %s[%s] daemon=%s", conn->client_name, conn->client_ip,
-		  conn->daemon_name ? conn->daemon_name : "-");
+	          conn->daemon_name ? conn->daemon_name : "-");
 	return SMFIS_CONTINUE;
 }
 
@@ -61,9 +61,9 @@ classify(struct conn *conn, struct msg *msg)
 	};
 
 	msg->direction = direction_classify(msg->policy, &in, msg->direction_reason,
-					    sizeof(msg->direction_reason));
+	                                    sizeof(msg->direction_reason));
 	log_debug(msg->qid, "%s %s from=<%s>", direction_name(msg->direction),
-		  msg->direction_reason, msg->sender);
+	          msg->direction_reason, msg->sender);
 }
 
 static sfsistat
@@ -76,7 +76,7 @@ mw_envfrom(SMFICTX *ctx, char **argv)
 	note_qid(ctx, msg);
 	if (msg->policy == NULL)
 		return verdict_on_failure(ctx, ACTION_TEMPFAIL, msg->qid, "policy unavailable",
-					  "no policy installed");
+		                          "no policy installed");
 	if (auth != NULL && *auth != '\0')
 		msg->auth_user = xstrdup(auth);
 	classify(conn, msg);

@@ -18,12 +18,16 @@ conn_new(const char *client_name, const struct sockaddr *client, const char *dae
 {
 	struct conn *conn = xcalloc(1, sizeof(*conn));
 
-	conn->client_name = xstrdup(client_name ? client_name : "unknown");
+	/* MTAs pass "[192.0.2.1]" when the client has no name; log it Postfix's way. */
+	if (client_name == NULL || *client_name == '[' || *client_name == '\0')
+		client_name = "unknown";
+	conn->client_name = xstrdup(client_name);
 	if (client != NULL && (client->sa_family == AF_INET || client->sa_family == AF_INET6)) {
 		size_t len = client->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-							  : sizeof(struct sockaddr_in6);
+		                                          : sizeof(struct sockaddr_in6);
 		memcpy(&conn->client, client, len);
-		conn->client_known = sockaddr_ntop(client, conn->client_ip, sizeof(conn->client_ip));
+		conn->client_known =
+		    sockaddr_ntop(client, conn->client_ip, sizeof(conn->client_ip));
 	}
 	conn->daemon_name = daemon ? xstrdup(daemon) : NULL;
 	return conn;
@@ -114,8 +118,12 @@ msg_add_rcpt(struct msg *msg, const char *rcpt)
 }
 
 static const char *const common_names[COMMON_HEADER_COUNT] = {
-	[COMMON_FROM] = "From", [COMMON_TO] = "To",           [COMMON_CC] = "Cc",
-	[COMMON_REPLY_TO] = "Reply-To", [COMMON_DATE] = "Date", [COMMON_SUBJECT] = "Subject",
+	[COMMON_FROM] = "From",
+	[COMMON_TO] = "To",
+	[COMMON_CC] = "Cc",
+	[COMMON_REPLY_TO] = "Reply-To",
+	[COMMON_DATE] = "Date",
+	[COMMON_SUBJECT] = "Subject",
 	[COMMON_MESSAGE_ID] = "Message-ID",
 };
 

@@ -36,11 +36,11 @@ enum common_header {
 };
 
 struct msg {
-	struct policy *policy; /* pinned at MAIL FROM */
-	char qid[QUEUE_ID_MAX];  /* "" until the MTA tells us */
+	struct policy *policy;  /* pinned at MAIL FROM */
+	char qid[QUEUE_ID_MAX]; /* "" until the MTA tells us */
 	struct timespec started;
-	char *sender;            /* envelope sender, without <> ("" for the null sender) */
-	char *auth_user;         /* {auth_authen}, or NULL */
+	char *sender;    /* envelope sender, without <> ("" for the null sender) */
+	char *auth_user; /* {auth_authen}, or NULL */
 	char **rcpts;
 	size_t rcpt_count;
 	struct header *headers;

@@ -31,9 +31,9 @@ daemon_lookup_user(const char *name, struct run_as *who, struct buf *err)
 	pw = getpwnam(name);
 	if (pw == NULL) {
 		buf_printf(err,
-			   "user \"%s\" does not exist (create it with: adduser --system --group "
-			   "--home /var/lib/mailward %s, or set daemon.user)",
-			   name, name);
+		           "user \"%s\" does not exist (create it with: adduser --system --group "
+		           "--home /var/lib/mailward %s, or set daemon.user)",
+		           name, name);
 		return -1;
 	}
 	who->switch_user = true;
@@ -92,7 +92,7 @@ daemon_pid_file(const char *path, struct buf *err)
 		text[n > 0 ? n : 0] = '\0';
 		text[strcspn(text, "\n")] = '\0';
 		buf_printf(err, "pid file %s is locked by a running mailward (pid %s)", path,
-			   *text ? text : "unknown");
+		           *text ? text : "unknown");
 		close(fd);
 		return -1;
 	}
@@ -127,7 +127,7 @@ unix_socket_path(const char *spec)
 
 int
 daemon_socket_access(const char *spec, const struct run_as *who, const char *group,
-		     const char *mode, struct buf *err)
+                     const char *mode, struct buf *err)
 {
 	const char *path = unix_socket_path(spec);
 	gid_t gid = who->gid;
@@ -165,7 +165,8 @@ daemon_prepare_dir(const char *path, const struct run_as *who, struct buf *err)
 		if (*p != '/' && !last)
 			continue;
 		*p = '\0';
-		if (mkdir(copy, 0750) == 0 || (last && stat(copy, &st) == 0 && S_ISDIR(st.st_mode))) {
+		if (mkdir(copy, 0750) == 0 ||
+		    (last && stat(copy, &st) == 0 && S_ISDIR(st.st_mode))) {
 			if (who->switch_user && chown(copy, who->uid, who->gid) < 0) {
 				buf_printf(err, "chown %s: %s", copy, strerror(errno));
 				result = -1;
@@ -185,12 +186,27 @@ daemon_prepare_dir(const char *path, const struct run_as *who, struct buf *err)
 }
 
 int
+daemon_prepare_parent_dir(const char *file, const struct run_as *who, struct buf *err)
+{
+	const char *slash = strrchr(file, '/');
+	char *dir;
+	int result;
+
+	if (slash == NULL || slash == file)
+		return 0;
+	dir = xstrndup(file, (size_t)(slash - file));
+	result = daemon_prepare_dir(dir, who, err);
+	free(dir);
+	return result;
+}
+
+int
 daemon_drop_privileges(const struct run_as *who, struct buf *err)
 {
 	if (!who->switch_user)
 		return 0;
-	if (setgroups(0, NULL) < 0 || initgroups(who->name, who->gid) < 0 ||
-	    setgid(who->gid) < 0 || setuid(who->uid) < 0) {
+	if (setgroups(0, NULL) < 0 || initgroups(who->name, who->gid) < 0 || setgid(who->gid) < 0 ||
+	    setuid(who->uid) < 0) {
 		buf_printf(err, "cannot become user %s: %s", who->name, strerror(errno));
 		return -1;
 	}

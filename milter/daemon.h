@@ -28,9 +28,11 @@ int daemon_detach(struct buf *err);
 int daemon_pid_file(const char *path, struct buf *err);
 void daemon_remove_pid_file(const char *path, int fd);
 int daemon_socket_access(const char *spec, const struct run_as *who, const char *group,
-			 const char *mode, struct buf *err);
+                         const char *mode, struct buf *err);
 /* mkdir -p, handing the directories it creates (and the last one) to who. */
 int daemon_prepare_dir(const char *path, const struct run_as *who, struct buf *err);
+/* The same for the directory a file lives in. */
+int daemon_prepare_parent_dir(const char *file, const struct run_as *who, struct buf *err);
 int daemon_drop_privileges(const struct run_as *who, struct buf *err);
 
 #endif

@@ -25,13 +25,13 @@ listed(const struct strlist *list, const char *value)
 
 enum direction
 direction_classify(const struct policy *policy, const struct direction_input *in, char *reason,
-		   size_t reasonlen)
+                   size_t reasonlen)
 {
 	const struct cidr *net = netlist_match(&policy->trusted, in->client);
 
 	if (net != NULL) {
 		snprintf(reason, reasonlen, "reason=trusted_network network=%s",
-			 cidr_text(policy, net));
+		         cidr_text(policy, net));
 		return DIRECTION_OUTBOUND;
 	}
 	if (policy->outbound_authenticated && in->auth_user != NULL && *in->auth_user) {

@@ -27,7 +27,7 @@ struct direction_input {
 
 /* The decision, and why, as "key=value" text for the log (reason, reasonlen). */
 enum direction direction_classify(const struct policy *policy, const struct direction_input *in,
-				  char *reason, size_t reasonlen);
+                                  char *reason, size_t reasonlen);
 const char *direction_name(enum direction direction);
 
 #endif

@@ -15,8 +15,12 @@
 
 /* SES's commonHeaders keys, in the order of enum common_header. */
 static const char *const common_keys[COMMON_HEADER_COUNT] = {
-	[COMMON_FROM] = "from",        [COMMON_TO] = "to",     [COMMON_CC] = "cc",
-	[COMMON_REPLY_TO] = "replyTo", [COMMON_DATE] = "date", [COMMON_SUBJECT] = "subject",
+	[COMMON_FROM] = "from",
+	[COMMON_TO] = "to",
+	[COMMON_CC] = "cc",
+	[COMMON_REPLY_TO] = "replyTo",
+	[COMMON_DATE] = "date",
+	[COMMON_SUBJECT] = "subject",
 	[COMMON_MESSAGE_ID] = "messageId",
 };
 
@@ -74,7 +78,8 @@ common_headers(const struct msg *msg)
 		if (value == NULL)
 			continue;
 		json_object_set_new(common, common_keys[i],
-				    common_is_address_list(i) ? address_array(value) : json_text(value));
+		                    common_is_address_list(i) ? address_array(value)
+		                                              : json_text(value));
 	}
 	return common;
 }
@@ -86,8 +91,8 @@ header_array(const struct msg *msg)
 
 	for (size_t i = 0; i < msg->header_count; i++)
 		json_array_append_new(array, json_pack("{s:o, s:o}", "name",
-						       json_text(msg->headers[i].name), "value",
-						       json_text(msg->headers[i].value)));
+		                                       json_text(msg->headers[i].name), "value",
+		                                       json_text(msg->headers[i].value)));
 	return array;
 }
 
@@ -117,8 +122,8 @@ mail_object(const struct conn *conn, const struct msg *msg)
 {
 	char stamp[TIMEFMT_ISO8601_LEN];
 	char *message_id = message_id_bare(msg->common[COMMON_MESSAGE_ID]);
-	char *from_domain = msg->common[COMMON_FROM] ? address_domain(msg->common[COMMON_FROM])
-						     : NULL;
+	char *from_domain =
+	    msg->common[COMMON_FROM] ? address_domain(msg->common[COMMON_FROM]) : NULL;
 	json_t *mail, *tags = json_object();
 
 	timefmt_iso8601(&msg->started, stamp, sizeof(stamp));
@@ -128,11 +133,11 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	tag(tags, "ses:caller-identity", msg->auth_user);
 	tag(tags, "mailward:queue-id", msg->qid);
 	mail = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "timestamp", stamp,
-			 "source", json_text(msg->sender), "sourceIp", json_text(conn->client_ip),
-			 "messageId", json_text(message_id ? message_id : msg->qid), "destination",
-			 string_array((const char *const *)msg->rcpts, msg->rcpt_count),
-			 "headersTruncated", msg->headers_truncated, "headers", header_array(msg),
-			 "commonHeaders", common_headers(msg), "tags", tags);
+	                 "source", json_text(msg->sender), "sourceIp", json_text(conn->client_ip),
+	                 "messageId", json_text(message_id ? message_id : msg->qid), "destination",
+	                 string_array((const char *const *)msg->rcpts, msg->rcpt_count),
+	                 "headersTruncated", msg->headers_truncated, "headers", header_array(msg),
+	                 "commonHeaders", common_headers(msg), "tags", tags);
 	if (mail != NULL && msg->auth_user != NULL)
 		json_object_set_new(mail, "callerIdentity", json_text(msg->auth_user));
 	free(message_id);
@@ -144,7 +149,7 @@ char *
 event_send_json(const struct conn *conn, const struct msg *msg, size_t *len)
 {
 	const char *type_key =
-		msg->policy->event_shape == EVENT_SHAPE_NOTIFICATION ? "notificationType" : "eventType";
+	    msg->policy->event_shape == EVENT_SHAPE_NOTIFICATION ? "notificationType" : "eventType";
 	json_t *mail = mail_object(conn, msg), *event;
 	char *text;
 

@@ -13,7 +13,6 @@
 #include "milter/context.h"
 #include "milter/services.h"
 
-sfsistat inbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn,
-		     struct msg *msg);
+sfsistat inbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg);
 
 #endif

@@ -48,45 +48,45 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: mailward [OPTION]...\n"
-		"A mail filter (milter) for Postfix and Sendmail: DKIM signing, aligned\n"
-		"envelope senders, bulk-mail headers and suppression for outbound mail;\n"
-		"SPF, DKIM and DMARC for inbound mail; bounces and complaints as\n"
-		"SES-shaped JSON events in a durable spool.\n"
-		"\n"
-		"Options:\n"
-		"  -c, --config FILE     policy file (default %s)\n"
-		"  -n, --check           check the policy file, print every problem as\n"
-		"                        FILE:LINE: SETTING: problem, and exit\n"
-		"  -f, --foreground      do not detach from the terminal\n"
-		"  -e, --log-stderr      log to standard error, whatever log.to says\n"
-		"  -d, --debug           log at debug level, whatever log.level says\n"
-		"  -p, --socket SPEC     listen on SPEC instead of daemon.socket:\n"
-		"                        unix:/path, inet:PORT@HOST or inet6:PORT@HOST\n"
-		"  -u, --user USER       run as USER instead of daemon.user\n"
-		"  -P, --pid-file FILE   write the process ID to FILE (locked while running)\n"
-		"      --dump-defaults   print a policy file with every setting, its\n"
-		"                        default and its documentation, and exit\n"
-		"  -h, --help            show this help and exit\n"
-		"  -V, --version         show the version and exit\n"
-		"\n"
-		"Signals:\n"
-		"  SIGHUP   reload the policy file. Messages in progress finish under the\n"
-		"           policy they started with. A file with errors is refused, its\n"
-		"           errors are logged, and the running policy stays.\n"
-		"  SIGTERM  stop accepting connections, finish those in progress, exit.\n"
-		"\n"
-		"Postfix (main.cf), for a daemon listening on inet:8891@127.0.0.1:\n"
-		"  smtpd_milters = inet:127.0.0.1:8891\n"
-		"  non_smtpd_milters = $smtpd_milters\n"
-		"  milter_default_action = tempfail\n"
-		"\n"
-		"Exit status: 0 on success, 64 for a usage error, 78 for a policy error,\n"
-		"69-73 when the system refuses something mailward needs (user, socket,\n"
-		"directories).\n"
-		"\n"
-		"Events: one JSON file per event in events.spool_dir/new (maildir-like).\n",
-		MW_DEFAULT_POLICY);
+	        "Usage: mailward [OPTION]...\n"
+	        "A mail filter (milter) for Postfix and Sendmail: DKIM signing, aligned\n"
+	        "envelope senders, bulk-mail headers and suppression for outbound mail;\n"
+	        "SPF, DKIM and DMARC for inbound mail; bounces and complaints as\n"
+	        "SES-shaped JSON events in a durable spool.\n"
+	        "\n"
+	        "Options:\n"
+	        "  -c, --config FILE     policy file (default %s)\n"
+	        "  -n, --check           check the policy file, print every problem as\n"
+	        "                        FILE:LINE: SETTING: problem, and exit\n"
+	        "  -f, --foreground      do not detach from the terminal\n"
+	        "  -e, --log-stderr      log to standard error, whatever log.to says\n"
+	        "  -d, --debug           log at debug level, whatever log.level says\n"
+	        "  -p, --socket SPEC     listen on SPEC instead of daemon.socket:\n"
+	        "                        unix:/path, inet:PORT@HOST or inet6:PORT@HOST\n"
+	        "  -u, --user USER       run as USER instead of daemon.user\n"
+	        "  -P, --pid-file FILE   write the process ID to FILE (locked while running)\n"
+	        "      --dump-defaults   print a policy file with every setting, its\n"
+	        "                        default and its documentation, and exit\n"
+	        "  -h, --help            show this help and exit\n"
+	        "  -V, --version         show the version and exit\n"
+	        "\n"
+	        "Signals:\n"
+	        "  SIGHUP   reload the policy file. Messages in progress finish under the\n"
+	        "           policy they started with. A file with errors is refused, its\n"
+	        "           errors are logged, and the running policy stays.\n"
+	        "  SIGTERM  stop accepting connections, finish those in progress, exit.\n"
+	        "\n"
+	        "Postfix (main.cf), for a daemon listening on inet:8891@127.0.0.1:\n"
+	        "  smtpd_milters = inet:127.0.0.1:8891\n"
+	        "  non_smtpd_milters = $smtpd_milters\n"
+	        "  milter_default_action = tempfail\n"
+	        "\n"
+	        "Exit status: 0 on success, 64 for a usage error, 78 for a policy error,\n"
+	        "69-73 when the system refuses something mailward needs (user, socket,\n"
+	        "directories).\n"
+	        "\n"
+	        "Events: one JSON file per event in events.spool_dir/new (maildir-like).\n",
+	        MW_DEFAULT_POLICY);
 }
 
 static void
@@ -169,8 +169,8 @@ load_or_report(const char *path)
 	if (policy == NULL) {
 		for (const char *p = buf_str(&errors); *p; p++)
 			problems += *p == '\n';
-		fprintf(stderr, "%smailward: %s: %zu problem%s, policy refused\n",
-			buf_str(&errors), path, problems, problems == 1 ? "" : "s");
+		fprintf(stderr, "%smailward: %s: %zu problem%s, policy refused\n", buf_str(&errors),
+		        path, problems, problems == 1 ? "" : "s");
 	}
 	buf_free(&errors);
 	return policy;
@@ -215,7 +215,7 @@ reload_policy(void *arg)
 			log_error(NULL, "reload: %s", line);
 		}
 		log_error(NULL, "reload: %s refused; the running policy stays",
-			  ctx->opt->policy_path);
+		          ctx->opt->policy_path);
 		buf_free(&errors);
 		return;
 	}
@@ -248,7 +248,7 @@ open_socket(const char *spec, const struct policy *policy)
 	umask(0177);
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		log_fatal(EX_UNAVAILABLE, "fatal: cannot listen on %s (in use, or no permission?)",
-			  spec);
+		          spec);
 	umask(0027);
 }
 
@@ -279,9 +279,9 @@ main(int argc, char **argv)
 	char *pid_path = xstrdup(opt.pid_file ? opt.pid_file : policy->pid_file);
 
 	log_open("mailward",
-		 opt.log_stderr || policy->log_to == POLICY_LOG_STDERR ? LOG_TO_STDERR
-								       : LOG_TO_SYSLOG,
-		 policy_syslog_facility(policy));
+	         opt.log_stderr || policy->log_to == POLICY_LOG_STDERR ? LOG_TO_STDERR
+	                                                               : LOG_TO_SYSLOG,
+	         policy_syslog_facility(policy));
 	apply_log_settings(&opt, policy);
 	signals_block();
 
@@ -290,10 +290,12 @@ main(int argc, char **argv)
 		log_fatal(EX_SOFTWARE, "fatal: smfi_register failed");
 	open_socket(socket_spec, policy);
 	fatal_if(daemon_socket_access(socket_spec, &who, policy->socket_group, policy->socket_mode,
-				      &err) < 0,
-		 EX_NOPERM, "socket", &err);
+	                              &err) < 0,
+	         EX_NOPERM, "socket", &err);
 	fatal_if(daemon_prepare_dir(policy->spool_dir, &who, &err) < 0, EX_CANTCREAT,
-		 "events.spool_dir", &err);
+	         "events.spool_dir", &err);
+	fatal_if(daemon_prepare_parent_dir(policy->store_path, &who, &err) < 0, EX_CANTCREAT,
+	         "store.path", &err);
 	if (!opt.foreground)
 		fatal_if(daemon_detach(&err) < 0, EX_OSERR, "detach", &err);
 	if (*pid_path != '\0') {
@@ -303,14 +305,16 @@ main(int argc, char **argv)
 	fatal_if(daemon_drop_privileges(&who, &err) < 0, EX_NOPERM, "daemon.user", &err);
 	svc.spool = spool_open(policy->spool_dir, (enum spool_durability)policy->durability, &err);
 	fatal_if(svc.spool == NULL, EX_CANTCREAT, "events.spool_dir", &err);
+	svc.store = store_open(policy->store_path, &err);
+	fatal_if(svc.store == NULL, EX_CANTCREAT, "store.path", &err);
 
 	policy_install(policy);
 	reload_ctx.opt = &opt;
 	if (signals_start(&reloader, reload_policy, &reload_ctx) != 0)
 		log_fatal(EX_OSERR, "fatal: cannot start the reload thread");
 	log_notice(NULL, "mailward %s serving on %s policy=%s user=%s spool=%s", PACKAGE_VERSION,
-		   socket_spec, opt.policy_path, who.switch_user ? who.name : "(unchanged)",
-		   spool_dir(svc.spool));
+	           socket_spec, opt.policy_path, who.switch_user ? who.name : "(unchanged)",
+	           spool_dir(svc.spool));
 
 	status = smfi_main() == MI_SUCCESS ? 0 : EX_SOFTWARE;
 
@@ -318,6 +322,7 @@ main(int argc, char **argv)
 	signals_stop(&reloader);
 	policy_uninstall();
 	spool_close(svc.spool);
+	store_close(svc.store);
 	daemon_remove_pid_file(pid_path, pid_fd);
 	free(who.name);
 	free(socket_spec);

@@ -22,17 +22,17 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 
 	if (event == NULL)
 		return verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
-					  "internal error", "cannot build the Send event");
+		                          "internal error", "cannot build the Send event");
 	if (spool_write(svc->spool, event, len, name) < 0) {
 		char detail[512];
 		snprintf(detail, sizeof(detail), "Send event not written to %s: %s",
-			 spool_dir(svc->spool), strerror(errno));
+		         spool_dir(svc->spool), strerror(errno));
 		free(event);
 		return verdict_on_failure(ctx, msg->policy->on_spool_unwritable, msg->qid,
-					  "event spool unwritable", detail);
+		                          "event spool unwritable", detail);
 	}
 	free(event);
 	log_info(msg->qid, "outbound %s from=<%s> nrcpt=%zu event=%s", msg->direction_reason,
-		 msg->sender, msg->rcpt_count, name);
+	         msg->sender, msg->rcpt_count, name);
 	return SMFIS_ACCEPT;
 }

@@ -9,9 +9,11 @@
 #define MW_SERVICES_H
 
 #include "common/spool.h"
+#include "common/store.h"
 
 struct services {
 	struct spool *spool;
+	struct store *store;
 };
 
 #endif

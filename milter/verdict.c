@@ -10,7 +10,7 @@
 
 sfsistat
 verdict_on_failure(SMFICTX *ctx, enum policy_action action, const char *qid, const char *failure,
-		   const char *detail)
+                   const char *detail)
 {
 	char text[256];
 

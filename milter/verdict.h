@@ -15,6 +15,6 @@
 #include "policy/policy.h"
 
 sfsistat verdict_on_failure(SMFICTX *ctx, enum policy_action action, const char *qid,
-			    const char *failure, const char *detail);
+                            const char *failure, const char *detail);
 
 #endif

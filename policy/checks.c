@@ -42,11 +42,13 @@ check_milter_socket(const char *value, char *err, size_t errlen)
 	if (strncmp(value, "unix:", 5) == 0 || strncmp(value, "local:", 6) == 0) {
 		rest = strchr(value, ':') + 1;
 		if (*rest != '/') {
-			snprintf(err, errlen, "\"%s\": a unix socket needs an absolute path", value);
+			snprintf(err, errlen, "\"%s\": a unix socket needs an absolute path",
+			         value);
 			return false;
 		}
 		if (strlen(rest) >= 108) {
-			snprintf(err, errlen, "\"%s\": unix socket path longer than 107 bytes", value);
+			snprintf(err, errlen, "\"%s\": unix socket path longer than 107 bytes",
+			         value);
 			return false;
 		}
 		return true;
@@ -56,13 +58,13 @@ check_milter_socket(const char *value, char *err, size_t errlen)
 		const char *at = strchr(rest, '@');
 		if (at == NULL || !valid_port(rest, (size_t)(at - rest)) || at[1] == '\0') {
 			snprintf(err, errlen, "\"%s\": expected inet:PORT@HOST or inet6:PORT@HOST",
-				 value);
+			         value);
 			return false;
 		}
 		return true;
 	}
-	snprintf(err, errlen,
-		 "\"%s\": expected unix:/path, inet:PORT@HOST or inet6:PORT@HOST", value);
+	snprintf(err, errlen, "\"%s\": expected unix:/path, inet:PORT@HOST or inet6:PORT@HOST",
+	         value);
 	return false;
 }
 
@@ -153,8 +155,8 @@ check_token(const char *value, char *err, size_t errlen)
 	}
 	for (const char *p = value; *p; p++) {
 		if (!isgraph((unsigned char)*p)) {
-			snprintf(err, errlen, "\"%s\": spaces and control characters are not allowed",
-				 value);
+			snprintf(err, errlen,
+			         "\"%s\": spaces and control characters are not allowed", value);
 			return false;
 		}
 	}

@@ -30,19 +30,18 @@ struct load_ctx {
 
 #define FIELD(base, off, type) ((type *)((char *)(base) + (off)))
 
-static void
-load_error(struct load_ctx *ctx, const config_setting_t *where, const char *name,
-	   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void load_error(struct load_ctx *ctx, const config_setting_t *where, const char *name,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-load_error(struct load_ctx *ctx, const config_setting_t *where, const char *name,
-	   const char *fmt, ...)
+load_error(struct load_ctx *ctx, const config_setting_t *where, const char *name, const char *fmt,
+           ...)
 {
 	const char *file = config_setting_source_file(where);
 	va_list ap;
 
 	buf_printf(ctx->errors, "%s:%u: %s: ", file ? file : ctx->path,
-		   config_setting_source_line(where), name);
+	           config_setting_source_line(where), name);
 	va_start(ap, fmt);
 	buf_vprintf(ctx->errors, fmt, ap);
 	va_end(ap);
@@ -103,11 +102,12 @@ settings_apply_defaults(const struct setting *table, void *base)
 			*FIELD(base, row->offset, long) = row->def_int;
 			break;
 		case SETTING_STRING:
-			*FIELD(base, row->offset, char *) = xstrdup(row->def_string ? row->def_string
-										: "");
+			*FIELD(base, row->offset, char *) =
+			    xstrdup(row->def_string ? row->def_string : "");
 			break;
 		case SETTING_CHOICE:
-			*FIELD(base, row->offset, int) = choice_index(row->choices, row->def_string);
+			*FIELD(base, row->offset, int) =
+			    choice_index(row->choices, row->def_string);
 			break;
 		case SETTING_STRING_LIST:
 			strlist_set(FIELD(base, row->offset, struct strlist), row->def_list);
@@ -156,7 +156,7 @@ settings_free(const struct setting *table, void *base)
 
 static bool
 check_string(struct load_ctx *ctx, const config_setting_t *where, const char *name,
-	     const struct setting *row, const char *value)
+             const struct setting *row, const char *value)
 {
 	char why[512];
 
@@ -191,11 +191,11 @@ type_name(int type)
 }
 
 static void load_group(struct load_ctx *ctx, const config_setting_t *group,
-		       const struct setting *table, void *base, const char *prefix);
+                       const struct setting *table, void *base, const char *prefix);
 
 static void
 load_choice(struct load_ctx *ctx, const config_setting_t *s, const char *name,
-	    const struct setting *row, void *base)
+            const struct setting *row, void *base)
 {
 	const char *value = config_setting_get_string(s);
 	int index = choice_index(row->choices, value);
@@ -213,7 +213,7 @@ load_choice(struct load_ctx *ctx, const config_setting_t *s, const char *name,
 
 static void
 load_string_list(struct load_ctx *ctx, const config_setting_t *s, const char *name,
-		 const struct setting *row, void *base)
+                 const struct setting *row, void *base)
 {
 	struct strlist *list = FIELD(base, row->offset, struct strlist);
 	int n = config_setting_length(s);
@@ -224,7 +224,7 @@ load_string_list(struct load_ctx *ctx, const config_setting_t *s, const char *na
 		const config_setting_t *item = config_setting_get_elem(s, (unsigned)i);
 		if (config_setting_type(item) != CONFIG_TYPE_STRING) {
 			load_error(ctx, item, name, "item %d must be a string, not %s", i + 1,
-				   type_name(config_setting_type(item)));
+			           type_name(config_setting_type(item)));
 			continue;
 		}
 		const char *value = config_setting_get_string(item);
@@ -235,7 +235,7 @@ load_string_list(struct load_ctx *ctx, const config_setting_t *s, const char *na
 
 static void
 load_group_list(struct load_ctx *ctx, const config_setting_t *s, const char *name,
-		const struct setting *row, void *base)
+                const struct setting *row, void *base)
 {
 	int n = config_setting_length(s);
 	char *elems = xcalloc((size_t)n + 1, row->elem_size);
@@ -252,14 +252,14 @@ load_group_list(struct load_ctx *ctx, const config_setting_t *s, const char *nam
 		buf_printf(&elem_name, "%s[%d]", name, i + 1);
 		if (config_setting_type(item) != CONFIG_TYPE_GROUP) {
 			load_error(ctx, item, elem_name.data, "expected a group { ... }, not %s",
-				   type_name(config_setting_type(item)));
+			           type_name(config_setting_type(item)));
 			continue;
 		}
 		load_group(ctx, item, row->children, elem, elem_name.data);
 		for (const struct setting *child = row->children; child->name; child++)
 			if (child->required && config_setting_get_member(item, child->name) == NULL)
 				load_error(ctx, item, elem_name.data, "\"%s\" is required",
-					   child->name);
+				           child->name);
 	}
 	buf_free(&elem_name);
 }
@@ -303,12 +303,13 @@ expected_name(const struct setting *row)
 
 static void
 load_setting(struct load_ctx *ctx, const config_setting_t *s, const char *name,
-	     const struct setting *row, void *base)
+             const struct setting *row, void *base)
 {
 	int type = config_setting_type(s);
 
 	if (!type_matches(row, type)) {
-		load_error(ctx, s, name, "expected %s, not %s", expected_name(row), type_name(type));
+		load_error(ctx, s, name, "expected %s, not %s", expected_name(row),
+		           type_name(type));
 		return;
 	}
 	switch (row->type) {
@@ -319,7 +320,7 @@ load_setting(struct load_ctx *ctx, const config_setting_t *s, const char *name,
 		long long v = config_setting_get_int64(s);
 		if (v < row->min || v > row->max) {
 			load_error(ctx, s, name, "%lld is out of range (%ld to %ld)", v, row->min,
-				   row->max);
+			           row->max);
 			break;
 		}
 		*FIELD(base, row->offset, long) = (long)v;
@@ -350,7 +351,7 @@ load_setting(struct load_ctx *ctx, const config_setting_t *s, const char *name,
 
 static void
 load_group(struct load_ctx *ctx, const config_setting_t *group, const struct setting *table,
-	   void *base, const char *prefix)
+           void *base, const char *prefix)
 {
 	int n = config_setting_length(group);
 	struct buf name = BUF_INIT;
@@ -371,8 +372,7 @@ load_group(struct load_ctx *ctx, const config_setting_t *group, const struct set
 }
 
 int
-settings_load_file(const char *path, const struct setting *table, void *base,
-		   struct buf *errors)
+settings_load_file(const char *path, const struct setting *table, void *base, struct buf *errors)
 {
 	struct load_ctx ctx = { .path = path, .errors = errors };
 	config_t cfg;
@@ -390,7 +390,7 @@ settings_load_file(const char *path, const struct setting *table, void *base,
 			buf_printf(errors, "%s: cannot read: %s\n", path, config_error_text(&cfg));
 		else
 			buf_printf(errors, "%s:%d: syntax error: %s\n", file ? file : path,
-				   config_error_line(&cfg), config_error_text(&cfg));
+			           config_error_line(&cfg), config_error_text(&cfg));
 		config_destroy(&cfg);
 		return -1;
 	}

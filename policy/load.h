@@ -11,6 +11,6 @@ void settings_apply_defaults(const struct setting *table, void *base);
 void settings_free(const struct setting *table, void *base);
 /* 0, or -1 with one "file:line: name: problem" line per problem in errors. */
 int settings_load_file(const char *path, const struct setting *table, void *base,
-		       struct buf *errors);
+                       struct buf *errors);
 
 #endif

@@ -39,7 +39,7 @@ policy_derive(struct policy *policy)
 	policy->trusted.nets = xcalloc(policy->trusted_networks.count + 1, sizeof(struct cidr));
 	for (size_t i = 0; i < policy->trusted_networks.count; i++)
 		if (cidr_parse(policy->trusted_networks.items[i],
-			       &policy->trusted.nets[policy->trusted.count], err, sizeof(err)))
+		               &policy->trusted.nets[policy->trusted.count], err, sizeof(err)))
 			policy->trusted.count++;
 }
 
@@ -118,8 +118,9 @@ policy_release(struct policy *policy)
 int
 policy_syslog_facility(const struct policy *policy)
 {
-	static const int facilities[] = { LOG_MAIL,   LOG_DAEMON, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2,
-					  LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7 };
+	static const int facilities[] = { LOG_MAIL,   LOG_DAEMON, LOG_LOCAL0, LOG_LOCAL1,
+		                          LOG_LOCAL2, LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5,
+		                          LOG_LOCAL6, LOG_LOCAL7 };
 
 	return facilities[policy->log_facility];
 }

@@ -72,8 +72,8 @@ struct policy {
 	long listen_backlog;
 
 	/* log */
-	int log_to; /* enum policy_log_to */
-	int log_level; /* enum log_level */
+	int log_to;       /* enum policy_log_to */
+	int log_level;    /* enum log_level */
 	int log_facility; /* index into the facility choices */
 
 	/* failure: configured outcome per failure class */

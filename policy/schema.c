@@ -20,11 +20,12 @@
 
 static const char *const action_choices[] = { "accept", "tempfail", "reject", NULL };
 static const char *const log_to_choices[] = { "syslog", "stderr", NULL };
-static const char *const log_level_choices[] = { "error", "warning", "notice", "info", "debug",
-						 NULL };
+static const char *const log_level_choices[] = {
+	"error", "warning", "notice", "info", "debug", NULL
+};
 const char *const policy_facility_choices[] = { "mail",   "daemon", "local0", "local1",
-						"local2", "local3", "local4", "local5",
-						"local6", "local7", NULL };
+	                                        "local2", "local3", "local4", "local5",
+	                                        "local6", "local7", NULL };
 static const char *const durability_choices[] = { "fsync", "none", NULL };
 static const char *const shape_choices[] = { "event", "notification", NULL };
 const char *const policy_algorithm_choices[] = { "rsa-sha256", "ed25519-sha256", NULL };
@@ -50,28 +51,27 @@ static const struct setting daemon_settings[] = {
 	{ "pid_file", SETTING_STRING, P(pid_file), "Process ID file; empty for none.",
 	  .def_string = "", .check = check_optional_absolute_path },
 	{ "timeout", SETTING_INT, P(milter_timeout),
-	  "Seconds to wait for the MTA before giving up on a connection.", .def_int = 300,
-	  .min = 1, .max = 86400 },
+	  "Seconds to wait for the MTA before giving up on a connection.", .def_int = 300, .min = 1,
+	  .max = 86400 },
 	{ "listen_backlog", SETTING_INT, P(listen_backlog),
 	  "Pending connections the socket queues.", .def_int = 128, .min = 1, .max = 65535 },
 	{ NULL },
 };
 
 static const struct setting log_settings[] = {
-	{ "to", SETTING_CHOICE, P(log_to), "Where log lines go.",
-	  .def_string = "syslog", .choices = log_to_choices },
-	{ "level", SETTING_CHOICE, P(log_level),
-	  "Least important level logged.",
+	{ "to", SETTING_CHOICE, P(log_to), "Where log lines go.", .def_string = "syslog",
+	  .choices = log_to_choices },
+	{ "level", SETTING_CHOICE, P(log_level), "Least important level logged.",
 	  .def_string = "info", .choices = log_level_choices },
-	{ "facility", SETTING_CHOICE, P(log_facility), "Syslog facility.",
-	  .def_string = "mail", .choices = policy_facility_choices },
+	{ "facility", SETTING_CHOICE, P(log_facility), "Syslog facility.", .def_string = "mail",
+	  .choices = policy_facility_choices },
 	{ NULL },
 };
 
 static const struct setting failure_settings[] = {
 	{ "internal_error", SETTING_CHOICE, P(on_internal_error),
-	  "An unexpected internal error while handling a message.",
-	  .def_string = "tempfail", .choices = action_choices },
+	  "An unexpected internal error while handling a message.", .def_string = "tempfail",
+	  .choices = action_choices },
 	{ "policy_unavailable", SETTING_CHOICE, P(on_policy_unavailable),
 	  "No usable policy for a message.", .def_string = "tempfail", .choices = action_choices },
 	{ "spool_unwritable", SETTING_CHOICE, P(on_spool_unwritable),
@@ -126,8 +126,8 @@ static const struct setting stream_settings[] = {
 	  "Pause the stream above this complaint rate, per mille (0: never).", .def_int = 3,
 	  .min = 0, .max = 1000 },
 	{ "bounce_rate_max", SETTING_INT, S(bounce_rate_permille_max),
-	  "Pause the stream above this bounce rate, per mille (0: never).", .def_int = 50,
-	  .min = 0, .max = 1000 },
+	  "Pause the stream above this bounce rate, per mille (0: never).", .def_int = 50, .min = 0,
+	  .max = 1000 },
 	{ NULL },
 };
 
@@ -135,8 +135,7 @@ static const struct setting feedback_settings[] = {
 	{ "bounce_domains", SETTING_STRING_LIST, P(bounce_domains),
 	  "Domains of VERP bounce addresses (custom MAIL FROM domains).", .check = check_domain },
 	{ "complaint_addresses", SETTING_STRING_LIST, P(complaint_addresses),
-	  "Addresses that receive feedback-loop (ARF) complaint reports.",
-	  .check = check_address },
+	  "Addresses that receive feedback-loop (ARF) complaint reports.", .check = check_address },
 	{ NULL },
 };
 

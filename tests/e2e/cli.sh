@@ -89,6 +89,7 @@ daemon = {
 };
 log = { to = "stderr"; level = "$1"; };
 events = { spool_dir = "$work/spool/events"; };
+store = { path = "$work/state/mailward.db"; };
 CONF
 }
 write_policy info

@@ -47,7 +47,7 @@ cidr_parse_accepts_valid_and_explains_invalid(void **state)
 		bool ok = cidr_parse(c->text, &net, err, sizeof(err));
 		if (ok != c->ok)
 			fail_msg("%s: expected %s, got %s (%s)", c->text, c->ok ? "ok" : "error",
-				 ok ? "ok" : "error", err);
+			         ok ? "ok" : "error", err);
 		if (!c->ok && strstr(err, c->error) == NULL)
 			fail_msg("%s: error \"%s\" lacks \"%s\"", c->text, err, c->error);
 	}
@@ -96,7 +96,7 @@ cidr_match_ipv4_ipv6_and_mapped(void **state)
 		assert_true(sockaddr_pton(c->client, &client));
 		if (cidr_match(&net, (struct sockaddr *)&client) != c->match)
 			fail_msg("%s in %s: expected %s", c->client, c->net,
-				 c->match ? "match" : "no match");
+			         c->match ? "match" : "no match");
 	}
 }
 
