@@ -182,10 +182,6 @@ apply_log_settings(const struct options *opt, const struct policy *policy)
 	log_set_level(opt->debug ? LOG_LEVEL_DEBUG : (enum log_level)policy->log_level);
 }
 
-struct reload_ctx {
-	const struct options *opt;
-};
-
 static void
 warn_restart_only(const struct policy *old, const struct policy *new)
 {
@@ -201,9 +197,9 @@ warn_restart_only(const struct policy *old, const struct policy *new)
 static void
 reload_policy(void *arg)
 {
-	const struct reload_ctx *ctx = arg;
+	const struct options *opt = arg;
 	struct buf errors = BUF_INIT;
-	struct policy *fresh = policy_load(ctx->opt->policy_path, &errors);
+	struct policy *fresh = policy_load(opt->policy_path, &errors);
 	struct policy *old;
 
 	if (fresh == NULL) {
@@ -214,8 +210,7 @@ reload_policy(void *arg)
 				*next++ = '\0';
 			log_error(NULL, "reload: %s", line);
 		}
-		log_error(NULL, "reload: %s refused; the running policy stays",
-		          ctx->opt->policy_path);
+		log_error(NULL, "reload: %s refused; the running policy stays", opt->policy_path);
 		buf_free(&errors);
 		return;
 	}
@@ -224,9 +219,9 @@ reload_policy(void *arg)
 		warn_restart_only(old, fresh);
 		policy_release(old);
 	}
-	apply_log_settings(ctx->opt, fresh);
+	apply_log_settings(opt, fresh);
 	policy_install(fresh);
-	log_notice(NULL, "reload: policy %s installed", ctx->opt->policy_path);
+	log_notice(NULL, "reload: policy %s installed", opt->policy_path);
 	buf_free(&errors);
 }
 
@@ -252,17 +247,81 @@ open_socket(const char *spec, const struct policy *policy)
 	umask(0027);
 }
 
+/* What the running daemon holds from start-up to shutdown. */
+struct daemon_state {
+	char *socket_spec; /* copies: the snapshot they come from is freed by a reload */
+	char *pid_path;
+	int pid_fd;
+	struct run_as who;
+	struct services svc;
+	struct reload_thread reloader;
+};
+
+/* Everything that needs root: the user, the socket, directories, pid file. */
+static void
+start_privileged(const struct options *opt, const struct policy *policy, struct daemon_state *st)
+{
+	struct buf err = BUF_INIT;
+
+	st->socket_spec = xstrdup(opt->socket ? opt->socket : policy->socket);
+	st->pid_path = xstrdup(opt->pid_file ? opt->pid_file : policy->pid_file);
+	st->pid_fd = -1;
+	fatal_if(daemon_lookup_user(opt->user ? opt->user : policy->user, &st->who, &err) < 0,
+	         EX_NOUSER, "daemon.user", &err);
+	if (smfi_register(*callbacks_filter(&st->svc)) != MI_SUCCESS)
+		log_fatal(EX_SOFTWARE, "fatal: smfi_register failed");
+	open_socket(st->socket_spec, policy);
+	fatal_if(daemon_socket_access(st->socket_spec, &st->who, policy->socket_group,
+	                              policy->socket_mode, &err) < 0,
+	         EX_NOPERM, "socket", &err);
+	fatal_if(daemon_prepare_dir(policy->spool_dir, &st->who, &err) < 0, EX_CANTCREAT,
+	         "events.spool_dir", &err);
+	fatal_if(daemon_prepare_parent_dir(policy->store_path, &st->who, &err) < 0, EX_CANTCREAT,
+	         "store.path", &err);
+	if (!opt->foreground)
+		fatal_if(daemon_detach(&err) < 0, EX_OSERR, "detach", &err);
+	if (*st->pid_path != '\0') {
+		st->pid_fd = daemon_pid_file(st->pid_path, &err);
+		fatal_if(st->pid_fd < 0, EX_CANTCREAT, "pid file", &err);
+	}
+	buf_free(&err);
+}
+
+/* Drop root, then open the services the message path uses. */
+static void
+start_services(const struct policy *policy, struct daemon_state *st)
+{
+	struct buf err = BUF_INIT;
+
+	fatal_if(daemon_drop_privileges(&st->who, &err) < 0, EX_NOPERM, "daemon.user", &err);
+	st->svc.spool =
+	    spool_open(policy->spool_dir, (enum spool_durability)policy->durability, &err);
+	fatal_if(st->svc.spool == NULL, EX_CANTCREAT, "events.spool_dir", &err);
+	st->svc.store = store_open(policy->store_path, &err);
+	fatal_if(st->svc.store == NULL, EX_CANTCREAT, "store.path", &err);
+	buf_free(&err);
+}
+
+static void
+shutdown_daemon(struct daemon_state *st)
+{
+	signals_stop(&st->reloader);
+	policy_uninstall();
+	spool_close(st->svc.spool);
+	store_close(st->svc.store);
+	daemon_remove_pid_file(st->pid_path, st->pid_fd);
+	free(st->who.name);
+	free(st->socket_spec);
+	free(st->pid_path);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options opt;
 	struct policy *policy;
-	struct services svc = { 0 };
-	struct run_as who;
-	struct buf err = BUF_INIT;
-	struct reload_thread reloader = { 0 };
-	struct reload_ctx reload_ctx;
-	int pid_fd = -1, status;
+	struct daemon_state st = { 0 };
+	int status;
 
 	parse_options(argc, argv, &opt);
 	policy = load_or_report(opt.policy_path);
@@ -273,61 +332,24 @@ main(int argc, char **argv)
 		policy_release(policy);
 		return 0;
 	}
-	/* Copies: the snapshot they come from is freed by a later reload. */
-	char *socket_spec = xstrdup(opt.socket ? opt.socket : policy->socket);
-	char *user = xstrdup(opt.user ? opt.user : policy->user);
-	char *pid_path = xstrdup(opt.pid_file ? opt.pid_file : policy->pid_file);
-
 	log_open("mailward",
 	         opt.log_stderr || policy->log_to == POLICY_LOG_STDERR ? LOG_TO_STDERR
 	                                                               : LOG_TO_SYSLOG,
 	         policy_syslog_facility(policy));
 	apply_log_settings(&opt, policy);
 	signals_block();
-
-	fatal_if(daemon_lookup_user(user, &who, &err) < 0, EX_NOUSER, "daemon.user", &err);
-	if (smfi_register(*callbacks_filter(&svc)) != MI_SUCCESS)
-		log_fatal(EX_SOFTWARE, "fatal: smfi_register failed");
-	open_socket(socket_spec, policy);
-	fatal_if(daemon_socket_access(socket_spec, &who, policy->socket_group, policy->socket_mode,
-	                              &err) < 0,
-	         EX_NOPERM, "socket", &err);
-	fatal_if(daemon_prepare_dir(policy->spool_dir, &who, &err) < 0, EX_CANTCREAT,
-	         "events.spool_dir", &err);
-	fatal_if(daemon_prepare_parent_dir(policy->store_path, &who, &err) < 0, EX_CANTCREAT,
-	         "store.path", &err);
-	if (!opt.foreground)
-		fatal_if(daemon_detach(&err) < 0, EX_OSERR, "detach", &err);
-	if (*pid_path != '\0') {
-		pid_fd = daemon_pid_file(pid_path, &err);
-		fatal_if(pid_fd < 0, EX_CANTCREAT, "pid file", &err);
-	}
-	fatal_if(daemon_drop_privileges(&who, &err) < 0, EX_NOPERM, "daemon.user", &err);
-	svc.spool = spool_open(policy->spool_dir, (enum spool_durability)policy->durability, &err);
-	fatal_if(svc.spool == NULL, EX_CANTCREAT, "events.spool_dir", &err);
-	svc.store = store_open(policy->store_path, &err);
-	fatal_if(svc.store == NULL, EX_CANTCREAT, "store.path", &err);
-
+	start_privileged(&opt, policy, &st);
+	start_services(policy, &st);
 	policy_install(policy);
-	reload_ctx.opt = &opt;
-	if (signals_start(&reloader, reload_policy, &reload_ctx) != 0)
+	if (signals_start(&st.reloader, reload_policy, &opt) != 0)
 		log_fatal(EX_OSERR, "fatal: cannot start the reload thread");
 	log_notice(NULL, "mailward %s serving on %s policy=%s user=%s spool=%s", PACKAGE_VERSION,
-	           socket_spec, opt.policy_path, who.switch_user ? who.name : "(unchanged)",
-	           spool_dir(svc.spool));
+	           st.socket_spec, opt.policy_path,
+	           st.who.switch_user ? st.who.name : "(unchanged)", spool_dir(st.svc.spool));
 
 	status = smfi_main() == MI_SUCCESS ? 0 : EX_SOFTWARE;
 
 	log_notice(NULL, "mailward stopping (%s)", status == 0 ? "clean" : "libmilter failed");
-	signals_stop(&reloader);
-	policy_uninstall();
-	spool_close(svc.spool);
-	store_close(svc.store);
-	daemon_remove_pid_file(pid_path, pid_fd);
-	free(who.name);
-	free(socket_spec);
-	free(user);
-	free(pid_path);
-	buf_free(&err);
+	shutdown_daemon(&st);
 	return status;
 }

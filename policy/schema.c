@@ -73,7 +73,9 @@ static const struct setting failure_settings[] = {
 	  "An unexpected internal error while handling a message.", .def_string = "tempfail",
 	  .choices = action_choices },
 	{ "policy_unavailable", SETTING_CHOICE, P(on_policy_unavailable),
-	  "No usable policy for a message.", .def_string = "tempfail", .choices = action_choices },
+	  "The policy has no usable answer for a message (for example, it names a\n"
+	  "sending stream the policy does not define, or its key failed to load).",
+	  .def_string = "tempfail", .choices = action_choices },
 	{ "spool_unwritable", SETTING_CHOICE, P(on_spool_unwritable),
 	  "An event cannot be made durable in the spool (disk full, read-only, I/O error).\n"
 	  "tempfail keeps every event: the MTA retries the message later.",
