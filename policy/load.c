@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <stdio.h>
@@ -22,10 +23,18 @@
 #include "policy/policy.h"
 #include "policy/settings.h"
 
+/* An integer literal libconfig 1.5 cannot hold in 32 bits (see wide_literals). */
+struct wide_literal {
+	unsigned line;
+	char text[32];
+};
+
 struct load_ctx {
 	const char *path;
 	struct buf *errors;
 	int count;
+	struct wide_literal *wide;
+	size_t wide_count;
 };
 
 #define FIELD(base, off, type) ((type *)((char *)(base) + (off)))
@@ -193,6 +202,80 @@ type_name(int type)
 static void load_group(struct load_ctx *ctx, const config_setting_t *group,
                        const struct setting *table, void *base, const char *prefix);
 
+/*
+ * libconfig 1.5 (Debian 12) silently wraps decimal literals beyond 32 bits
+ * unless they carry the L suffix: "timeout = 4294967301;" would load as 5.
+ * Scan the file for such literals first, so the loader can report them as
+ * the out-of-range values they are.  Strings and comments are skipped.
+ */
+static void
+wide_literals(struct load_ctx *ctx, FILE *f)
+{
+	unsigned line = 1;
+	int c, prev = ' ';
+	bool string = false, line_comment = false, block_comment = false;
+
+	while ((c = getc(f)) != EOF) {
+		if (c == '\n') {
+			line++;
+			line_comment = false;
+		} else if (line_comment) {
+		} else if (block_comment) {
+			if (prev == '*' && c == '/')
+				block_comment = false;
+		} else if (string) {
+			if (c == '\\')
+				c = getc(f) == '\n' ? (line++, ' ') : ' ';
+			else if (c == '"')
+				string = false;
+		} else if (c == '"') {
+			string = true;
+		} else if (c == '#' || (prev == '/' && c == '/')) {
+			line_comment = true;
+		} else if (prev == '/' && c == '*') {
+			block_comment = true;
+			c = ' ';
+		} else if (isdigit(c) && !isalnum(prev) && prev != '_' && prev != '.') {
+			char text[32];
+			size_t n = 0;
+			do {
+				if (n < sizeof(text) - 1)
+					text[n++] = (char)c;
+			} while ((c = getc(f)) != EOF && isalnum(c));
+			text[n] = '\0';
+			bool hex = n > 2 && (text[1] == 'x' || text[1] == 'X');
+			bool suffixed = text[n - 1] == 'L';
+			if (!suffixed && c != '.' &&
+			    (hex ? strtoull(text, NULL, 16) > 0x7fffffffULL
+			         : strtoull(text, NULL, 10) > 0x7fffffffULL)) {
+				ctx->wide = xreallocarray(ctx->wide, ctx->wide_count + 1,
+				                          sizeof(*ctx->wide));
+				ctx->wide[ctx->wide_count].line = line;
+				snprintf(ctx->wide[ctx->wide_count].text, sizeof(ctx->wide[0].text),
+				         "%s", text);
+				ctx->wide_count++;
+			}
+			if (c == EOF)
+				break;
+			ungetc(c, f);
+			c = text[n - 1];
+		}
+		prev = c;
+	}
+}
+
+/* The literal text of a wrapped 32-bit integer setting, or NULL. */
+static const char *
+wide_literal_at(const struct load_ctx *ctx, const config_setting_t *s, int type)
+{
+	if (type != CONFIG_TYPE_INT)
+		return NULL;
+	for (size_t i = 0; i < ctx->wide_count; i++)
+		if (ctx->wide[i].line == config_setting_source_line(s))
+			return ctx->wide[i].text;
+	return NULL;
+}
+
 static void
 load_choice(struct load_ctx *ctx, const config_setting_t *s, const char *name,
             const struct setting *row, void *base)
@@ -255,11 +338,12 @@ load_group_list(struct load_ctx *ctx, const config_setting_t *s, const char *nam
 			           type_name(config_setting_type(item)));
 			continue;
 		}
-		load_group(ctx, item, row->children, elem, elem_name.data);
+		/* The element's own line first, so problems come out in file order. */
 		for (const struct setting *child = row->children; child->name; child++)
 			if (child->required && config_setting_get_member(item, child->name) == NULL)
 				load_error(ctx, item, elem_name.data, "\"%s\" is required",
 				           child->name);
+		load_group(ctx, item, row->children, elem, elem_name.data);
 	}
 	buf_free(&elem_name);
 }
@@ -317,6 +401,12 @@ load_setting(struct load_ctx *ctx, const config_setting_t *s, const char *name,
 		*FIELD(base, row->offset, bool) = config_setting_get_bool(s) != 0;
 		break;
 	case SETTING_INT: {
+		const char *wide = wide_literal_at(ctx, s, type);
+		if (wide != NULL) {
+			load_error(ctx, s, name, "%s is out of range (%ld to %ld)", wide, row->min,
+			           row->max);
+			break;
+		}
 		long long v = config_setting_get_int64(s);
 		if (v < row->min || v > row->max) {
 			load_error(ctx, s, name, "%lld is out of range (%ld to %ld)", v, row->min,
@@ -382,6 +472,7 @@ settings_load_file(const char *path, const struct setting *table, void *base, st
 		buf_printf(errors, "%s: cannot read: %s\n", path, strerror(errno));
 		return -1;
 	}
+	wide_literals(&ctx, probe);
 	fclose(probe);
 	config_init(&cfg);
 	if (!config_read_file(&cfg, path)) {
@@ -392,9 +483,11 @@ settings_load_file(const char *path, const struct setting *table, void *base, st
 			buf_printf(errors, "%s:%d: syntax error: %s\n", file ? file : path,
 			           config_error_line(&cfg), config_error_text(&cfg));
 		config_destroy(&cfg);
+		free(ctx.wide);
 		return -1;
 	}
 	load_group(&ctx, config_root_setting(&cfg), table, base, "");
 	config_destroy(&cfg);
+	free(ctx.wide);
 	return ctx.count == 0 ? 0 : -1;
 }

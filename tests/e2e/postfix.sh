@@ -58,7 +58,7 @@ events() { find "$spool/new" -name '*.json' 2>/dev/null | sort; }
 event_count() { events | wc -l; }
 # The one event added since a count: its JSON on stdout.
 newest_event() { events | tail -1 | xargs cat; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 write_policy info
 check "mailward starts and listens on 127.0.0.1:$mw_port" start_mailward
