@@ -122,11 +122,13 @@ check_address(const char *value, char *err, size_t errlen)
 {
 	const char *at = strrchr(value, '@');
 
-	if (at == NULL || at == value) {
+	char why[300];
+
+	if (at == NULL || at == value || !check_domain(at + 1, why, sizeof(why))) {
 		snprintf(err, errlen, "\"%s\" is not a mail address (local@domain)", value);
 		return false;
 	}
-	return check_domain(at + 1, err, errlen);
+	return true;
 }
 
 bool

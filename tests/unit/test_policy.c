@@ -366,7 +366,8 @@ static const struct error_case validator_cases[] = {
 	/* The message names only the domain part, not the whole address. */
 	{ "address with a bad domain",
 	  "feedback = {\n  complaint_addresses = [ \"fbl@exa mple.com\" ];\n};\n",
-	  "FILE:2: feedback.complaint_addresses: \"exa mple.com\" is not a valid domain name\n" },
+	  "FILE:2: feedback.complaint_addresses: \"fbl@exa mple.com\" is not a mail address "
+	  "(local@domain)\n" },
 	/* absolute paths */
 	{ "relative pid file", "daemon = {\n  pid_file = \"run/mailward.pid\";\n};\n",
 	  "FILE:2: daemon.pid_file: \"run/mailward.pid\" must be an absolute path\n" },
