@@ -17,6 +17,43 @@
 #include "common/dkim_sign.h"
 #include "common/xalloc.h"
 
+const char *const dkim_default_sign_headers[] = {
+	"From",
+	"Reply-To",
+	"Subject",
+	"Date",
+	"To",
+	"Cc",
+	"Message-ID",
+	"In-Reply-To",
+	"References",
+	"MIME-Version",
+	"Content-Type",
+	"Content-Transfer-Encoding",
+	"List-Id",
+	"List-Unsubscribe",
+	"List-Unsubscribe-Post",
+	"List-Help",
+	"List-Post",
+	"List-Owner",
+	"List-Archive",
+	"Feedback-ID",
+	"Sender",
+	NULL,
+};
+
+const char *const dkim_default_oversign_headers[] = {
+	"From",
+	"Subject",
+	"Date",
+	"To",
+	"Cc",
+	"Reply-To",
+	"List-Unsubscribe",
+	"List-Unsubscribe-Post",
+	NULL,
+};
+
 const char *
 dkim_alg_name(enum dkim_alg alg)
 {

@@ -43,6 +43,14 @@ const char *dkim_alg_name(enum dkim_alg alg);
 /* The p= value of the DNS record (base64 SPKI for RSA, raw key for Ed25519). */
 int dkim_key_public_record(const struct dkim_key *key, struct buf *out);
 
+/*
+ * The header fields signed by default (those a recipient sees or acts on)
+ * and those oversigned (signed once more than present, so that a copy
+ * added in transit breaks the signature instead of deceiving the reader).
+ */
+extern const char *const dkim_default_sign_headers[];
+extern const char *const dkim_default_oversign_headers[];
+
 struct dkim_sig_params {
 	const char *domain;
 	const char *selector;
