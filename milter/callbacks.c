@@ -18,6 +18,8 @@
 #include "milter/outbound.h"
 #include "milter/verdict.h"
 
+#define MAILWARD_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGFROM | SMFIF_QUARANTINE)
+
 static const struct services *services;
 
 static struct conn *
@@ -36,9 +38,13 @@ note_qid(SMFICTX *ctx, struct msg *msg)
 static sfsistat
 mw_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 {
-	struct conn *conn = conn_new(hostname, addr, smfi_getsymval(ctx, "{daemon_name}"));
+	struct conn *conn = conn_of(ctx);
 
-	smfi_setpriv(ctx, conn);
+	if (conn == NULL) { /* an MTA that did not negotiate */
+		conn = conn_new();
+		smfi_setpriv(ctx, conn);
+	}
+	conn_set_client(conn, hostname, addr, smfi_getsymval(ctx, "{daemon_name}"));
 	log_debug(NULL, "connect from %s[%s] daemon=%s", conn->client_name, conn->client_ip,
 	          conn->daemon_name ? conn->daemon_name : "-");
 	return SMFIS_CONTINUE;
@@ -96,7 +102,37 @@ mw_envrcpt(SMFICTX *ctx, char **argv)
 static sfsistat
 mw_header(SMFICTX *ctx, char *name, char *value)
 {
-	msg_add_header(conn_of(ctx)->msg, name, value);
+	struct conn *conn = conn_of(ctx);
+	char *spaced;
+
+	if (conn->leadspc) {
+		msg_add_header(conn->msg, name, value);
+		return SMFIS_CONTINUE;
+	}
+	/* Without SMFIP_HDR_LEADSPC the MTA dropped one space after the colon. */
+	spaced = xasprintf(" %s", value);
+	msg_add_header(conn->msg, name, spaced);
+	free(spaced);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mw_eoh(SMFICTX *ctx)
+{
+	struct msg *msg = conn_of(ctx)->msg;
+
+	if (msg->direction == DIRECTION_OUTBOUND)
+		msg->sign = sign_begin(msg);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mw_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct msg *msg = conn_of(ctx)->msg;
+
+	if (msg->sign != NULL)
+		sign_body(msg->sign, chunk, len);
 	return SMFIS_CONTINUE;
 }
 
@@ -136,18 +172,38 @@ mw_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+/* Ask for header values with their leading space: "simple" signing needs the exact bytes. */
+static sfsistat
+mw_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsigned long unused0,
+             unsigned long unused1, unsigned long *want_actions, unsigned long *want_steps,
+             unsigned long *want_unused0, unsigned long *want_unused1)
+{
+	struct conn *conn = conn_new();
+
+	conn->leadspc = (steps & SMFIP_HDR_LEADSPC) != 0;
+	smfi_setpriv(ctx, conn);
+	*want_actions = actions & MAILWARD_ACTIONS;
+	*want_steps = steps & SMFIP_HDR_LEADSPC;
+	*want_unused0 = 0;
+	*want_unused1 = 0;
+	return SMFIS_CONTINUE;
+}
+
 static struct smfiDesc filter = {
 	.xxfi_name = "mailward",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGFROM | SMFIF_QUARANTINE,
+	.xxfi_flags = MAILWARD_ACTIONS,
 	.xxfi_connect = mw_connect,
 	.xxfi_helo = mw_helo,
 	.xxfi_envfrom = mw_envfrom,
 	.xxfi_envrcpt = mw_envrcpt,
 	.xxfi_header = mw_header,
+	.xxfi_eoh = mw_eoh,
+	.xxfi_body = mw_body,
 	.xxfi_eom = mw_eom,
 	.xxfi_abort = mw_abort,
 	.xxfi_close = mw_close,
+	.xxfi_negotiate = mw_negotiate,
 };
 
 struct smfiDesc *

@@ -14,14 +14,22 @@
 #include "milter/context.h"
 
 struct conn *
-conn_new(const char *client_name, const struct sockaddr *client, const char *daemon)
+conn_new(void)
 {
-	struct conn *conn = xcalloc(1, sizeof(*conn));
+	return xcalloc(1, sizeof(struct conn));
+}
 
+void
+conn_set_client(struct conn *conn, const char *client_name, const struct sockaddr *client,
+                const char *daemon)
+{
 	/* MTAs pass "[192.0.2.1]" when the client has no name; log it Postfix's way. */
 	if (client_name == NULL || *client_name == '[' || *client_name == '\0')
 		client_name = "unknown";
+	free(conn->client_name);
 	conn->client_name = xstrdup(client_name);
+	conn->client_known = false;
+	conn->client_ip[0] = '\0';
 	if (client != NULL && (client->sa_family == AF_INET || client->sa_family == AF_INET6)) {
 		size_t len = client->sa_family == AF_INET ? sizeof(struct sockaddr_in)
 		                                          : sizeof(struct sockaddr_in6);
@@ -29,8 +37,8 @@ conn_new(const char *client_name, const struct sockaddr *client, const char *dae
 		conn->client_known =
 		    sockaddr_ntop(client, conn->client_ip, sizeof(conn->client_ip));
 	}
+	free(conn->daemon_name);
 	conn->daemon_name = daemon ? xstrdup(daemon) : NULL;
-	return conn;
 }
 
 void
@@ -99,6 +107,7 @@ msg_end(struct conn *conn)
 	free(msg->headers);
 	for (int i = 0; i < COMMON_HEADER_COUNT; i++)
 		free(msg->common[i]);
+	sign_free(msg->sign);
 	free(msg);
 	conn->msg = NULL;
 }
@@ -138,7 +147,7 @@ msg_note_common(struct msg *msg, const char *name, const char *value)
 {
 	for (int i = 0; i < COMMON_HEADER_COUNT; i++) {
 		if (msg->common[i] == NULL && strcasecmp(name, common_names[i]) == 0) {
-			msg->common[i] = xstrdup(value);
+			msg->common[i] = xstrdup(value + strspn(value, " \t"));
 			return;
 		}
 	}
@@ -147,18 +156,9 @@ msg_note_common(struct msg *msg, const char *name, const char *value)
 void
 msg_add_header(struct msg *msg, const char *name, const char *value)
 {
-	size_t size = strlen(name) + strlen(value);
-	long limit = msg->policy ? msg->policy->max_header_bytes : 0;
-
 	msg_note_common(msg, name, value);
-
-	if (msg->headers_truncated || msg->header_bytes + size > (size_t)limit) {
-		msg->headers_truncated = true;
-		return;
-	}
 	msg->headers = xreallocarray(msg->headers, msg->header_count + 1, sizeof(struct header));
 	msg->headers[msg->header_count].name = xstrdup(name);
 	msg->headers[msg->header_count].value = xstrdup(value);
 	msg->header_count++;
-	msg->header_bytes += size;
 }

@@ -19,6 +19,7 @@
 
 #include "common/header.h"
 #include "milter/direction.h"
+#include "milter/sign.h"
 #include "policy/policy.h"
 
 #define QUEUE_ID_MAX 64
@@ -43,16 +44,16 @@ struct msg {
 	char *auth_user; /* {auth_authen}, or NULL */
 	char **rcpts;
 	size_t rcpt_count;
-	struct header *headers;
+	struct header *headers; /* every field, value as after the colon (leading space kept) */
 	size_t header_count;
-	size_t header_bytes;
-	bool headers_truncated;
-	char *common[COMMON_HEADER_COUNT]; /* first occurrence of each, or NULL */
+	char *common[COMMON_HEADER_COUNT]; /* first occurrence of each, trimmed, or NULL */
+	struct sign_state *sign;           /* DKIM signing in progress, or NULL */
 	enum direction direction;
 	char direction_reason[160];
 };
 
 struct conn {
+	bool leadspc; /* the MTA passes header values with their leading space */
 	struct sockaddr_storage client;
 	bool client_known;
 	char client_ip[64]; /* printable, "" when unknown */
@@ -62,7 +63,9 @@ struct conn {
 	struct msg *msg;
 };
 
-struct conn *conn_new(const char *client_name, const struct sockaddr *client, const char *daemon);
+struct conn *conn_new(void);
+void conn_set_client(struct conn *conn, const char *client_name, const struct sockaddr *client,
+                     const char *daemon);
 void conn_free(struct conn *conn);
 void conn_set_helo(struct conn *conn, const char *helo);
 
@@ -72,7 +75,7 @@ void msg_end(struct conn *conn);
 
 void msg_set_qid(struct msg *msg, const char *qid);
 void msg_add_rcpt(struct msg *msg, const char *rcpt);
-/* Keeps headers up to the policy's max_header_bytes; beyond, marks truncation. */
+/* value exactly as after the colon; events trim and truncate, signing needs it all. */
 void msg_add_header(struct msg *msg, const char *name, const char *value);
 const char *common_header_name(enum common_header which);
 

@@ -84,15 +84,25 @@ common_headers(const struct msg *msg)
 	return common;
 }
 
+/* Headers in order, values trimmed, up to max_header_bytes (then *truncated). */
 static json_t *
-header_array(const struct msg *msg)
+header_array(const struct msg *msg, bool *truncated)
 {
 	json_t *array = json_array();
+	size_t bytes = 0, limit = (size_t)msg->policy->max_header_bytes;
 
-	for (size_t i = 0; i < msg->header_count; i++)
+	*truncated = false;
+	for (size_t i = 0; i < msg->header_count; i++) {
+		const char *value = msg->headers[i].value + strspn(msg->headers[i].value, " \t");
+		bytes += strlen(msg->headers[i].name) + strlen(value);
+		if (bytes > limit) {
+			*truncated = true;
+			break;
+		}
 		json_array_append_new(array, json_pack("{s:o, s:o}", "name",
 		                                       json_text(msg->headers[i].name), "value",
-		                                       json_text(msg->headers[i].value)));
+		                                       json_text(value)));
+	}
 	return array;
 }
 
@@ -124,9 +134,11 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	char *message_id = message_id_bare(msg->common[COMMON_MESSAGE_ID]);
 	char *from_domain =
 	    msg->common[COMMON_FROM] ? address_domain(msg->common[COMMON_FROM]) : NULL;
-	json_t *mail, *tags = json_object();
+	json_t *mail, *tags = json_object(), *headers;
+	bool truncated;
 
 	timefmt_iso8601(&msg->started, stamp, sizeof(stamp));
+	headers = header_array(msg, &truncated);
 	tag(tags, "ses:operation", "SendSmtpEmail");
 	tag(tags, "ses:source-ip", conn->client_ip);
 	tag(tags, "ses:from-domain", from_domain);
@@ -136,8 +148,8 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	                 "source", json_text(msg->sender), "sourceIp", json_text(conn->client_ip),
 	                 "messageId", json_text(message_id ? message_id : msg->qid), "destination",
 	                 string_array((const char *const *)msg->rcpts, msg->rcpt_count),
-	                 "headersTruncated", msg->headers_truncated, "headers", header_array(msg),
-	                 "commonHeaders", common_headers(msg), "tags", tags);
+	                 "headersTruncated", truncated, "headers", headers, "commonHeaders",
+	                 common_headers(msg), "tags", tags);
 	if (mail != NULL && msg->auth_user != NULL)
 		json_object_set_new(mail, "callerIdentity", json_text(msg->auth_user));
 	free(message_id);

@@ -1,5 +1,9 @@
 /*
  * outbound - end of an outbound message; see outbound.h.
+ *
+ * Order matters: a missing Message-ID is added first so the signatures
+ * cover it; the signatures go on before the Send event is made durable;
+ * the message is accepted only once its event is on disk.
  */
 #include "config.h"
 
@@ -8,23 +12,58 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/header.h"
 #include "common/log.h"
 #include "milter/events.h"
 #include "milter/outbound.h"
+#include "milter/sign.h"
 #include "milter/verdict.h"
 
-sfsistat
-outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg)
+/* Sign, or say why not; SMFIS_CONTINUE means "go on". */
+static sfsistat
+sign_message(SMFICTX *ctx, struct conn *conn, struct msg *msg, struct buf *signed_by)
 {
-	char name[SPOOL_NAME_MAX];
+	struct buf err = BUF_INIT;
+	sfsistat verdict = SMFIS_CONTINUE;
+	char detail[300];
+
+	switch (sign_finish(ctx, msg, conn->leadspc, signed_by, &err)) {
+	case SIGN_SIGNED:
+		break;
+	case SIGN_FAILED:
+		verdict = verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+		                             "signing failed", buf_str(&err));
+		break;
+	case SIGN_NO_KEY: {
+		char *domain =
+		    msg->common[COMMON_FROM] ? address_domain(msg->common[COMMON_FROM]) : NULL;
+		snprintf(detail, sizeof(detail), "none (no key for From domain %s)",
+		         domain ? domain : "(none)");
+		buf_puts(signed_by, detail);
+		if (msg->policy->on_unsigned != ACTION_ACCEPT)
+			verdict = verdict_on_failure(ctx, msg->policy->on_unsigned, msg->qid,
+			                             "no signing key", detail);
+		free(domain);
+		break;
+	}
+	}
+	buf_free(&err);
+	return verdict;
+}
+
+/* Make the Send event durable; SMFIS_CONTINUE when it is. */
+static sfsistat
+record_send(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg,
+            char name[SPOOL_NAME_MAX])
+{
 	size_t len = 0;
 	char *event = event_send_json(conn, msg, &len);
+	char detail[512];
 
 	if (event == NULL)
 		return verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
 		                          "internal error", "cannot build the Send event");
 	if (spool_write(svc->spool, event, len, name) < 0) {
-		char detail[512];
 		snprintf(detail, sizeof(detail), "Send event not written to %s: %s",
 		         spool_dir(svc->spool), strerror(errno));
 		free(event);
@@ -32,7 +71,29 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 		                          "event spool unwritable", detail);
 	}
 	free(event);
-	log_info(msg->qid, "outbound %s from=<%s> nrcpt=%zu event=%s", msg->direction_reason,
-	         msg->sender, msg->rcpt_count, name);
-	return SMFIS_ACCEPT;
+	return SMFIS_CONTINUE;
+}
+
+sfsistat
+outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg)
+{
+	struct buf signed_by = BUF_INIT;
+	char event[SPOOL_NAME_MAX] = "";
+	sfsistat verdict = SMFIS_CONTINUE;
+
+	if (msg->policy->add_message_id && sign_add_message_id(ctx, msg, conn->leadspc) < 0)
+		verdict = verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+		                             "internal error", "cannot add a Message-ID");
+	if (verdict == SMFIS_CONTINUE)
+		verdict = sign_message(ctx, conn, msg, &signed_by);
+	if (verdict == SMFIS_CONTINUE)
+		verdict = record_send(ctx, svc, conn, msg, event);
+	if (verdict == SMFIS_CONTINUE) {
+		log_info(msg->qid, "outbound %s from=<%s> nrcpt=%zu dkim=%s event=%s",
+		         msg->direction_reason, msg->sender, msg->rcpt_count, buf_str(&signed_by),
+		         event);
+		verdict = SMFIS_ACCEPT;
+	}
+	buf_free(&signed_by);
+	return verdict;
 }

@@ -150,8 +150,11 @@ settings_free(const struct setting *table, void *base)
 		case SETTING_GROUP_LIST: {
 			char *elems = *FIELD(base, row->offset, char *);
 			size_t count = *FIELD(base, row->count_offset, size_t);
-			for (size_t i = 0; i < count; i++)
+			for (size_t i = 0; i < count; i++) {
+				if (row->release != NULL)
+					row->release(elems + i * row->elem_size);
 				settings_free(row->children, elems + i * row->elem_size);
+			}
 			free(elems);
 			*FIELD(base, row->offset, void *) = NULL;
 			*FIELD(base, row->count_offset, size_t) = 0;
@@ -338,12 +341,19 @@ load_group_list(struct load_ctx *ctx, const config_setting_t *s, const char *nam
 			           type_name(config_setting_type(item)));
 			continue;
 		}
+		int problems = ctx->count;
 		/* The element's own line first, so problems come out in file order. */
 		for (const struct setting *child = row->children; child->name; child++)
 			if (child->required && config_setting_get_member(item, child->name) == NULL)
 				load_error(ctx, item, elem_name.data, "\"%s\" is required",
 				           child->name);
 		load_group(ctx, item, row->children, elem, elem_name.data);
+		if (row->finish != NULL && ctx->count == problems) {
+			struct buf why = BUF_INIT;
+			if (row->finish(elem, &why) < 0)
+				load_error(ctx, item, elem_name.data, "%s", buf_str(&why));
+			buf_free(&why);
+		}
 	}
 	buf_free(&elem_name);
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "common/dkim_sign.h"
 #include "common/netaddr.h"
 
 /* What to do when something fails: the configured outcome of a failure class. */
@@ -41,13 +42,14 @@ struct strlist {
 	size_t count;
 };
 
-/* domains: the signing table (filled in by the signing capability). */
+/* domains: the signing table; each entry's key is loaded with the snapshot. */
 struct policy_domain {
-	char *domain;
+	char *domain; /* "example.com", or "*.example.com" for its subdomains */
 	char *selector;
 	char *key_file;
-	int algorithm; /* index into the algorithm choices of the schema */
+	int algorithm; /* enum dkim_alg */
 	char *stream;
+	struct dkim_key key;
 };
 
 /* streams: sending streams, the self-hosted form of configuration sets. */
@@ -91,6 +93,13 @@ struct policy {
 	struct policy_domain *domains;
 	size_t domain_count;
 
+	/* signing */
+	int header_canon; /* enum dkim_canon */
+	int body_canon;
+	long signature_expire;
+	bool add_message_id;
+	int on_unsigned; /* enum policy_action: no key for the From domain */
+
 	/* inbound */
 	char *authserv_id;
 
@@ -123,6 +132,13 @@ void policy_release(struct policy *policy);
 void policy_uninstall(void);
 
 /* Lookups. */
+/*
+ * The signing-table entries for a From domain (exact entries, then
+ * "*.parent" entries), at most max; how many in *count.  stream NULL or ""
+ * matches entries for every stream.
+ */
+size_t policy_signing_keys(const struct policy *policy, const char *from_domain, const char *stream,
+                           const struct policy_domain **out, size_t max);
 int policy_syslog_facility(const struct policy *policy);
 const char *policy_action_name(enum policy_action action);
 

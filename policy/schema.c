@@ -13,6 +13,7 @@
 #include "policy/checks.h"
 #include "policy/policy.h"
 #include "policy/settings.h"
+#include "policy/signing.h"
 
 #define P(field) offsetof(struct policy, field)
 #define D(field) offsetof(struct policy_domain, field)
@@ -26,6 +27,7 @@ static const char *const log_level_choices[] = {
 const char *const policy_facility_choices[] = { "mail",   "daemon", "local0", "local1",
 	                                        "local2", "local3", "local4", "local5",
 	                                        "local6", "local7", NULL };
+static const char *const canon_choices[] = { "simple", "relaxed", NULL };
 static const char *const durability_choices[] = { "fsync", "none", NULL };
 static const char *const shape_choices[] = { "event", "notification", NULL };
 const char *const policy_algorithm_choices[] = { "rsa-sha256", "ed25519-sha256", NULL };
@@ -98,17 +100,39 @@ static const struct setting outbound_settings[] = {
 };
 
 static const struct setting domain_settings[] = {
-	{ "domain", SETTING_STRING, D(domain), "From domain to sign for.", .required = true,
-	  .example = "example.com", .check = check_domain },
+	{ "domain", SETTING_STRING, D(domain),
+	  "From domain to sign for; \"*.example.com\" covers its subdomains and\n"
+	  "signs them as example.com (relaxed DMARC alignment).",
+	  .required = true, .example = "example.com", .check = check_domain_pattern },
 	{ "selector", SETTING_STRING, D(selector), "DKIM selector.", .required = true,
 	  .example = "mw1", .check = check_token },
-	{ "key", SETTING_STRING, D(key_file), "Private key file (PEM), not world-readable.",
+	{ "key", SETTING_STRING, D(key_file),
+	  "Private key file (PEM), readable by mailward only (mode 600 or 640);\n"
+	  "\"mailward keygen\" makes one.  Loaded with the policy, never per message.",
 	  .required = true, .example = "/etc/mailward/keys/example.com.mw1.pem",
 	  .check = check_absolute_path },
 	{ "algorithm", SETTING_CHOICE, D(algorithm), "Signature algorithm.",
 	  .def_string = "rsa-sha256", .choices = policy_algorithm_choices },
 	{ "stream", SETTING_STRING, D(stream), "Only for this sending stream; empty for all.",
 	  .def_string = "" },
+	{ NULL },
+};
+
+static const struct setting signing_settings[] = {
+	{ "header_canonicalization", SETTING_CHOICE, P(header_canon),
+	  "Header canonicalization: relaxed survives harmless rewrapping.", .def_string = "relaxed",
+	  .choices = canon_choices },
+	{ "body_canonicalization", SETTING_CHOICE, P(body_canon), "Body canonicalization.",
+	  .def_string = "relaxed", .choices = canon_choices },
+	{ "expire", SETTING_INT, P(signature_expire),
+	  "Seconds a signature stays valid (x= tag); 0 for no expiry.", .def_int = 0, .min = 0,
+	  .max = 31536000 },
+	{ "add_message_id", SETTING_BOOL, P(add_message_id),
+	  "Add a Message-ID to outbound mail that has none (before signing).", .def_bool = true },
+	{ "unsigned", SETTING_CHOICE, P(on_unsigned),
+	  "Outbound mail whose From domain has no key: accept it unsigned (logged),\n"
+	  "tempfail or reject it.",
+	  .def_string = "accept", .choices = action_choices },
 	{ NULL },
 };
 
@@ -181,8 +205,13 @@ const struct setting policy_schema[] = {
 	{ "outbound", SETTING_GROUP, 0, "Other signs that a message is outbound.",
 	  .children = outbound_settings },
 	{ "domains", SETTING_GROUP_LIST, P(domains),
-	  "Signing table: one entry per From domain and key.", .children = domain_settings,
-	  .elem_size = sizeof(struct policy_domain), .count_offset = P(domain_count) },
+	  "Signing table: one entry per From domain and key.  Several entries for one\n"
+	  "domain give several signatures (e.g. RSA and Ed25519 together).",
+	  .children = domain_settings, .elem_size = sizeof(struct policy_domain),
+	  .count_offset = P(domain_count), .finish = signing_entry_finish,
+	  .release = signing_entry_release },
+	{ "signing", SETTING_GROUP, 0, "How outbound mail is signed.",
+	  .children = signing_settings },
 	{ "inbound", SETTING_GROUP, 0, "Inbound authentication (SPF, DKIM, DMARC).",
 	  .children = inbound_settings },
 	{ "streams", SETTING_GROUP_LIST, P(streams),

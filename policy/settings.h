@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/buf.h"
+
 enum setting_type {
 	SETTING_BOOL,        /* lands in bool */
 	SETTING_INT,         /* lands in long, within [min, max] */
@@ -25,6 +27,10 @@ enum setting_type {
 
 /* Validates one string value (or list item); false with a reason in err. */
 typedef bool (*setting_check_fn)(const char *value, char *err, size_t errlen);
+/* Completes one loaded group-list element (e.g. loads its key); -1 with a reason. */
+typedef int (*setting_finish_fn)(void *elem, struct buf *why);
+/* Frees what a finish function added to an element. */
+typedef void (*setting_release_fn)(void *elem);
 
 struct setting {
 	const char *name;
@@ -44,6 +50,8 @@ struct setting {
 	const struct setting *children; /* GROUP, GROUP_LIST; ends with a NULL name */
 	size_t elem_size;               /* GROUP_LIST */
 	size_t count_offset;            /* GROUP_LIST: where the element count (size_t) lands */
+	setting_finish_fn finish;       /* GROUP_LIST: run on each element loaded without error */
+	setting_release_fn release;     /* GROUP_LIST: undo finish */
 	bool required;                  /* children of a GROUP_LIST element */
 	const char *example;            /* sample value for a required child */
 };

@@ -95,7 +95,7 @@ check "... commonHeaders.subject is the Subject" \
 check "... tags carry Postfix's queue ID ($qid)" \
 	test "$(echo "$event" | json "d['mail']['tags']['mailward:queue-id'][0]")" = "$qid"
 check "mailward's log line about it starts with the queue ID" \
-	grep -q "info: $qid: outbound reason=trusted_network network=127.0.0.1/32 from=<alice@example.com> nrcpt=1 event=" "$work/mailward/log"
+	grep -q "info: $qid: outbound reason=trusted_network network=127.0.0.1/32 from=<alice@example.com> nrcpt=1 dkim=none (no key for From domain example.com) event=" "$work/mailward/log"
 
 # ----------------------------------------------- inbound, untrusted client
 SEND_SUBJECT="inbound from an untrusted client"

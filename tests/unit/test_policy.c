@@ -18,6 +18,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/netaddr.h"
@@ -29,11 +33,34 @@
 
 static char dir[] = "/tmp/mw-policy.XXXXXX";
 
+/* A private key file, mode 0600, for the signing table. */
+static int
+write_key(const char *name, const char *type, unsigned mode)
+{
+	char path[PATH_MAX];
+	EVP_PKEY *key = strcmp(type, "RSA") == 0
+	                    ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024)
+	                    : EVP_PKEY_Q_keygen(NULL, NULL, type);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (key == NULL || f == NULL || !PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL))
+		return -1;
+	fclose(f);
+	EVP_PKEY_free(key);
+	return chmod(path, mode);
+}
+
 static int
 make_dir(void **state)
 {
 	(void)state;
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	return write_key("example.com.pem", "RSA", 0600) |
+	       write_key("example.org.pem", "ED25519", 0600) |
+	       write_key("open.pem", "ED25519", 0644);
 }
 
 /* Whatever a failed test left behind, then the directory. */
@@ -57,10 +84,25 @@ remove_dir(void **state)
 	return rmdir(dir);
 }
 
+/* text with every "@KEYS@" replaced by the directory holding the test keys. */
+static void
+expand_keys(const char *text, struct buf *out)
+{
+	const char *p = text, *hit;
+
+	while ((hit = strstr(p, "@KEYS@")) != NULL) {
+		buf_append(out, p, (size_t)(hit - p));
+		buf_puts(out, dir);
+		p = hit + 6;
+	}
+	buf_puts(out, p);
+}
+
 /* A new file in the test directory holding text; its path lands in path. */
 static void
 file_write(const char *text, char *path, size_t pathlen)
 {
+	struct buf expanded = BUF_INIT;
 	int fd;
 	FILE *f;
 
@@ -69,7 +111,9 @@ file_write(const char *text, char *path, size_t pathlen)
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
 	assert_non_null(f);
-	fputs(text, f);
+	expand_keys(text, &expanded);
+	fputs(buf_str(&expanded), f);
+	buf_free(&expanded);
 	assert_int_equal(fclose(f), 0);
 }
 
@@ -99,18 +143,22 @@ load_valid(const char *text)
 	return policy;
 }
 
-/* expected with every "FILE" replaced by path. */
+/* expected with every "FILE" replaced by path and "@KEYS@" by the key directory. */
 static void
 expand_file(const char *expected, const char *path, struct buf *out)
 {
-	const char *p = expected, *hit;
+	struct buf keys = BUF_INIT;
+	const char *p, *hit;
 
+	expand_keys(expected, &keys);
+	p = buf_str(&keys);
 	while ((hit = strstr(p, "FILE")) != NULL) {
 		buf_append(out, p, (size_t)(hit - p));
 		buf_puts(out, path);
 		p = hit + 4;
 	}
 	buf_puts(out, p);
+	buf_free(&keys);
 }
 
 struct error_case {
@@ -363,7 +411,6 @@ static const struct error_case validator_cases[] = {
 	  "feedback = {\n  complaint_addresses = [ \"@example.com\" ];\n};\n",
 	  "FILE:2: feedback.complaint_addresses: \"@example.com\" is not a mail address "
 	  "(local@domain)\n" },
-	/* The message names only the domain part, not the whole address. */
 	{ "address with a bad domain",
 	  "feedback = {\n  complaint_addresses = [ \"fbl@exa mple.com\" ];\n};\n",
 	  "FILE:2: feedback.complaint_addresses: \"fbl@exa mple.com\" is not a mail address "
@@ -445,7 +492,7 @@ static const struct error_case group_list_cases[] = {
 	  "FILE:2: domains[1].colour: unknown setting\n" },
 	{ "unknown key in a later element is named by its index",
 	  "domains = (\n"
-	  "  { domain = \"example.com\"; selector = \"mw1\"; key = \"/k1.pem\"; },\n"
+	  "  { domain = \"example.com\"; selector = \"mw1\"; key = \"@KEYS@/example.com.pem\"; },\n"
 	  "  { domain = \"example.org\"; selector = \"mw1\"; key = \"/k2.pem\";\n"
 	  "    colour = 1; }\n"
 	  ");\n",
@@ -474,6 +521,23 @@ static const struct error_case group_list_cases[] = {
 	  "FILE:3: streams[2]: expected a group { ... }, not a string\n"
 	  "FILE:4: streams[3]: \"name\" is required\n"
 	  "FILE:4: streams[3].bulk: expected true or false, not an integer\n" },
+	{ "a private key others can read is refused",
+	  "domains = (\n"
+	  "  { domain = \"example.com\"; selector = \"ed\"; key = \"@KEYS@/open.pem\";\n"
+	  "    algorithm = \"ed25519-sha256\"; }\n"
+	  ");\n",
+	  "FILE:2: domains[1]: @KEYS@/open.pem: private key is readable by others (mode 0644); "
+	  "chmod 600 (or 640 with the mailward group) and keep it secret\n" },
+	{ "a key of the wrong algorithm is refused",
+	  "domains = (\n"
+	  "  { domain = \"example.com\"; selector = \"mw1\"; key = \"@KEYS@/example.org.pem\"; }\n"
+	  ");\n",
+	  "FILE:2: domains[1]: @KEYS@/example.org.pem: algorithm rsa-sha256 needs an RSA key\n" },
+	{ "a missing key file is refused",
+	  "domains = (\n"
+	  "  { domain = \"example.com\"; selector = \"mw1\"; key = \"@KEYS@/none.pem\"; }\n"
+	  ");\n",
+	  "FILE:2: domains[1]: @KEYS@/none.pem: No such file or directory\n" },
 	{ "missing field reported in file order with the element's other problems",
 	  "domains = (\n"
 	  "  {\n"
@@ -699,8 +763,8 @@ static const char valid_policy[] =
     "  daemon_names = [ \"submission\", \"smtps\" ];\n"
     "};\n"
     "domains = (\n"
-    "  { domain = \"example.com\"; selector = \"mw1\"; key = \"/keys/example.com.pem\"; },\n"
-    "  { domain = \"example.org\"; selector = \"mw2\"; key = \"/keys/example.org.pem\";\n"
+    "  { domain = \"example.com\"; selector = \"mw1\"; key = \"@KEYS@/example.com.pem\"; },\n"
+    "  { domain = \"example.org\"; selector = \"mw2\"; key = \"@KEYS@/example.org.pem\";\n"
     "    algorithm = \"ed25519-sha256\"; stream = \"news\"; }\n"
     ");\n"
     "streams = (\n"
@@ -754,7 +818,10 @@ valid_file_lands_each_value_where_the_table_says(void **state)
 	assert_int_equal(p->domain_count, 2);
 	assert_string_equal(p->domains[0].domain, "example.com");
 	assert_string_equal(p->domains[0].selector, "mw1");
-	assert_string_equal(p->domains[0].key_file, "/keys/example.com.pem");
+	assert_non_null(strstr(p->domains[0].key_file, "/example.com.pem"));
+	assert_non_null(p->domains[0].key.pkey);
+	assert_int_equal(p->domains[0].key.bits, 1024);
+	assert_non_null(p->domains[1].key.pkey);
 	assert_string_equal(policy_algorithm_choices[p->domains[0].algorithm], "rsa-sha256");
 	assert_string_equal(p->domains[0].stream, "");
 	assert_string_equal(p->domains[1].domain, "example.org");
