@@ -26,5 +26,7 @@ void addrlist_split(const char *value, struct addrlist *out);
 void addrlist_free(struct addrlist *list);
 /* Lower-cased domain of an address, or NULL; caller frees. */
 char *address_domain(const char *address);
+/* The same for the first address of a list (From may name several); NULL-safe. */
+char *first_address_domain(const char *value);
 
 #endif

@@ -70,10 +70,13 @@ spool_open(const char *dir, enum spool_durability durability, struct buf *err)
 	spool = xcalloc(1, sizeof(*spool));
 	spool->dir = xstrdup(dir);
 	spool->durability = durability;
+	spool->tmp_fd = spool->new_fd = -1;
 	snprintf(path, sizeof(path), "%s/tmp", dir);
 	spool->tmp_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "%s/new", dir);
-	spool->new_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (spool->tmp_fd >= 0) {
+		snprintf(path, sizeof(path), "%s/new", dir);
+		spool->new_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (spool->tmp_fd < 0 || spool->new_fd < 0) {
 		buf_printf(err, "cannot open spool directory %s: %s", path, strerror(errno));
 		spool_close(spool);
@@ -110,7 +113,7 @@ spool_make_name(struct spool *spool, char name[SPOOL_NAME_MAX])
 	unsigned long long seq = atomic_fetch_add(&spool->name_seq, 1);
 
 	gettimeofday(&tv, NULL);
-	snprintf(name, SPOOL_NAME_MAX, "%lld.%06ld.P%ld_%llu.json", (long long)tv.tv_sec,
+	snprintf(name, SPOOL_NAME_MAX, "%lld.%06ld.P%ld_%010llu.json", (long long)tv.tv_sec,
 	         (long)tv.tv_usec, (long)getpid(), seq);
 }
 

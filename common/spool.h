@@ -15,7 +15,8 @@
  * while another writer's directory fsync is running wait for the next one,
  * and one fsync releases them all.
  *
- * Names sort by creation time: "SECONDS.MICROS.PPID_SEQ.json".
+ * Names sort by creation time: "SECONDS.MICROS.PPID_SEQ.json", SEQ zero-padded
+ * to ten digits so that writes within one microsecond sort in order.
  */
 #ifndef MW_SPOOL_H
 #define MW_SPOOL_H

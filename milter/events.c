@@ -122,8 +122,8 @@ message_id_bare(const char *header)
 	while (*header == ' ' || *header == '\t')
 		header++;
 	const char *lt = strchr(header, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-	if (lt != NULL && gt != NULL && gt > lt + 1)
-		return xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	if (lt != NULL && gt != NULL)
+		return gt > lt + 1 ? xstrndup(lt + 1, (size_t)(gt - lt - 1)) : NULL;
 	return *header ? xstrdup(header) : NULL;
 }
 
@@ -132,8 +132,7 @@ mail_object(const struct conn *conn, const struct msg *msg)
 {
 	char stamp[TIMEFMT_ISO8601_LEN];
 	char *message_id = message_id_bare(msg->common[COMMON_MESSAGE_ID]);
-	char *from_domain =
-	    msg->common[COMMON_FROM] ? address_domain(msg->common[COMMON_FROM]) : NULL;
+	char *from_domain = first_address_domain(msg->common[COMMON_FROM]);
 	json_t *mail, *tags = json_object(), *headers;
 	bool truncated;
 

@@ -35,8 +35,7 @@ sign_message(SMFICTX *ctx, struct conn *conn, struct msg *msg, struct buf *signe
 		                             "signing failed", buf_str(&err));
 		break;
 	case SIGN_NO_KEY: {
-		char *domain =
-		    msg->common[COMMON_FROM] ? address_domain(msg->common[COMMON_FROM]) : NULL;
+		char *domain = first_address_domain(msg->common[COMMON_FROM]);
 		snprintf(detail, sizeof(detail), "none (no key for From domain %s)",
 		         domain ? domain : "(none)");
 		buf_puts(signed_by, detail);

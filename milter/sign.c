@@ -29,7 +29,7 @@ sign_begin(const struct msg *msg)
 {
 	struct sign_state *state;
 	const char *from = msg->common[COMMON_FROM];
-	char *domain = from ? address_domain(from) : NULL;
+	char *domain = first_address_domain(from);
 	const struct policy_domain *keys[SIGN_MAX_KEYS];
 	size_t n = policy_signing_keys(msg->policy, domain, NULL, keys, SIGN_MAX_KEYS);
 
@@ -122,7 +122,7 @@ sign_add_message_id(SMFICTX *ctx, struct msg *msg, bool leadspc)
 	unsigned char rnd[9];
 	char value[160];
 	const char *from = msg->common[COMMON_FROM];
-	char *domain = from ? address_domain(from) : NULL;
+	char *domain = first_address_domain(from);
 
 	if (msg->common[COMMON_MESSAGE_ID] != NULL)
 		return 0;
