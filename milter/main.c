@@ -28,6 +28,7 @@
 #include "milter/signals.h"
 #include "policy/policy.h"
 #include "policy/sample.h"
+#include "tools/tools.h"
 
 #ifndef MW_DEFAULT_POLICY
 #define MW_DEFAULT_POLICY "/etc/mailward/mailward.conf"
@@ -49,6 +50,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 	        "Usage: mailward [OPTION]...\n"
+	        "       mailward SUBCOMMAND [ARGUMENT]...\n"
 	        "A mail filter (milter) for Postfix and Sendmail: DKIM signing, aligned\n"
 	        "envelope senders, bulk-mail headers and suppression for outbound mail;\n"
 	        "SPF, DKIM and DMARC for inbound mail; bounces and complaints as\n"
@@ -85,8 +87,11 @@ usage(FILE *out)
 	        "69-73 when the system refuses something mailward needs (user, socket,\n"
 	        "directories).\n"
 	        "\n"
-	        "Events: one JSON file per event in events.spool_dir/new (maildir-like).\n",
+	        "Events: one JSON file per event in events.spool_dir/new (maildir-like).\n"
+	        "\n"
+	        "Subcommands (each has its own help, e.g. mailward keygen -h):\n",
 	        MW_DEFAULT_POLICY);
+	tools_list(out);
 }
 
 static void
@@ -323,6 +328,8 @@ main(int argc, char **argv)
 	struct daemon_state st = { 0 };
 	int status;
 
+	if (argc > 1 && argv[1][0] != '-')
+		return tools_run(argc - 1, argv + 1);
 	parse_options(argc, argv, &opt);
 	policy = load_or_report(opt.policy_path);
 	if (policy == NULL)

@@ -1,0 +1,40 @@
+/*
+ * tools - dispatch "mailward SUBCOMMAND"; see tools.h.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "tools/tools.h"
+
+static const struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} subcommands[] = {
+	{ "keygen", keygen_main,
+	  "make a DKIM key and print its DNS record; check published records" },
+};
+
+int
+tools_run(int argc, char **argv)
+{
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		if (strcmp(argv[0], subcommands[i].name) == 0) {
+			optind = 1;
+			return subcommands[i].run(argc, argv);
+		}
+	}
+	fprintf(stderr, "mailward: unknown subcommand \"%s\"\nTry 'mailward --help'.\n", argv[0]);
+	return EX_USAGE;
+}
+
+void
+tools_list(FILE *out)
+{
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(out, "  mailward %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+}
