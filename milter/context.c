@@ -82,6 +82,7 @@ msg_begin(struct conn *conn, const char *sender)
 	msg = xcalloc(1, sizeof(*msg));
 	msg->policy = policy_acquire();
 	clock_gettime(CLOCK_REALTIME, &msg->started);
+	mail_id_new(&msg->id, &msg->started);
 	msg->sender = address_strip_brackets(sender);
 	conn->msg = msg;
 	return msg;

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "common/header.h"
+#include "common/verp.h"
 #include "milter/direction.h"
 #include "milter/sign.h"
 #include "policy/policy.h"
@@ -39,6 +40,7 @@ enum common_header {
 struct msg {
 	struct policy *policy;  /* pinned at MAIL FROM */
 	char qid[QUEUE_ID_MAX]; /* "" until the MTA tells us */
+	struct mail_id id;      /* mailward's own ID: mail.messageId of its events */
 	struct timespec started;
 	char *sender;    /* envelope sender, without <> ("" for the null sender) */
 	char *auth_user; /* {auth_authen}, or NULL */

@@ -113,30 +113,17 @@ tag(json_t *tags, const char *name, const char *value)
 		json_object_set_new(tags, name, json_pack("[o]", json_text(value)));
 }
 
-/* Message-ID without angle brackets and surrounding space, or NULL. */
-static char *
-message_id_bare(const char *header)
-{
-	if (header == NULL)
-		return NULL;
-	while (*header == ' ' || *header == '\t')
-		header++;
-	const char *lt = strchr(header, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-	if (lt != NULL && gt != NULL)
-		return gt > lt + 1 ? xstrndup(lt + 1, (size_t)(gt - lt - 1)) : NULL;
-	return *header ? xstrdup(header) : NULL;
-}
-
 static json_t *
 mail_object(const struct conn *conn, const struct msg *msg)
 {
 	char stamp[TIMEFMT_ISO8601_LEN];
-	char *message_id = message_id_bare(msg->common[COMMON_MESSAGE_ID]);
+	char message_id[MAIL_ID_TEXT];
 	char *from_domain = first_address_domain(msg->common[COMMON_FROM]);
 	json_t *mail, *tags = json_object(), *headers;
 	bool truncated;
 
 	timefmt_iso8601(&msg->started, stamp, sizeof(stamp));
+	mail_id_text(&msg->id, message_id);
 	headers = header_array(msg, &truncated);
 	tag(tags, "ses:operation", "SendSmtpEmail");
 	tag(tags, "ses:source-ip", conn->client_ip);
@@ -145,13 +132,12 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	tag(tags, "mailward:queue-id", msg->qid);
 	mail = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "timestamp", stamp,
 	                 "source", json_text(msg->sender), "sourceIp", json_text(conn->client_ip),
-	                 "messageId", json_text(message_id ? message_id : msg->qid), "destination",
+	                 "messageId", json_string(message_id), "destination",
 	                 string_array((const char *const *)msg->rcpts, msg->rcpt_count),
 	                 "headersTruncated", truncated, "headers", headers, "commonHeaders",
 	                 common_headers(msg), "tags", tags);
 	if (mail != NULL && msg->auth_user != NULL)
 		json_object_set_new(mail, "callerIdentity", json_text(msg->auth_user));
-	free(message_id);
 	free(from_domain);
 	return mail;
 }

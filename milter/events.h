@@ -9,10 +9,12 @@
  *               "commonHeaders", "tags" },
  *     "send": {} }
  *
- * messageId is the Message-ID header without its angle brackets (the MTA
- * queue ID when the message has none); tags carry the auto-tags SES adds
- * (ses:operation, ses:source-ip, ses:from-domain, ses:caller-identity) and
- * mailward:queue-id.  With events.shape = "notification" the type key is
+ * messageId is mailward's own ID of the message (common/verp.h), as SES
+ * gives each message its own ID; the Message-ID header is in
+ * commonHeaders.messageId.  Bounces and complaints about the message carry
+ * the same messageId, recovered from the bounce-address token.  tags carry
+ * the auto-tags SES adds (ses:operation, ses:source-ip, ses:from-domain,
+ * ses:caller-identity) and mailward:queue-id.  With events.shape = "notification" the type key is
  * "notificationType" instead of "eventType".
  */
 #ifndef MW_EVENTS_H

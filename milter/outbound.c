@@ -15,6 +15,7 @@
 #include "common/header.h"
 #include "common/log.h"
 #include "milter/events.h"
+#include "milter/mailfrom.h"
 #include "milter/outbound.h"
 #include "milter/sign.h"
 #include "milter/verdict.h"
@@ -50,6 +51,16 @@ sign_message(SMFICTX *ctx, struct conn *conn, struct msg *msg, struct buf *signe
 	return verdict;
 }
 
+/* The aligned MAIL FROM; SMFIS_CONTINUE unless the MTA refused it. */
+static sfsistat
+rewrite_sender(SMFICTX *ctx, struct msg *msg, struct buf *mail_from)
+{
+	if (mailfrom_rewrite(ctx, msg, mail_from) != MAILFROM_FAILED)
+		return SMFIS_CONTINUE;
+	return verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid, "internal error",
+	                          "the MTA refused the new envelope sender");
+}
+
 /* Make the Send event durable; SMFIS_CONTINUE when it is. */
 static sfsistat
 record_send(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg,
@@ -76,7 +87,7 @@ record_send(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct 
 sfsistat
 outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg)
 {
-	struct buf signed_by = BUF_INIT;
+	struct buf signed_by = BUF_INIT, mail_from = BUF_INIT;
 	char event[SPOOL_NAME_MAX] = "";
 	sfsistat verdict = SMFIS_CONTINUE;
 
@@ -86,13 +97,16 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	if (verdict == SMFIS_CONTINUE)
 		verdict = sign_message(ctx, conn, msg, &signed_by);
 	if (verdict == SMFIS_CONTINUE)
+		verdict = rewrite_sender(ctx, msg, &mail_from);
+	if (verdict == SMFIS_CONTINUE)
 		verdict = record_send(ctx, svc, conn, msg, event);
 	if (verdict == SMFIS_CONTINUE) {
-		log_info(msg->qid, "outbound %s from=<%s> nrcpt=%zu dkim=%s event=%s",
+		log_info(msg->qid, "outbound %s from=<%s> nrcpt=%zu dkim=%s mail_from=%s event=%s",
 		         msg->direction_reason, msg->sender, msg->rcpt_count, buf_str(&signed_by),
-		         event);
+		         mail_from.len ? buf_str(&mail_from) : "unchanged", event);
 		verdict = SMFIS_ACCEPT;
 	}
 	buf_free(&signed_by);
+	buf_free(&mail_from);
 	return verdict;
 }

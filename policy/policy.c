@@ -26,6 +26,7 @@ policy_free(struct policy *policy)
 {
 	settings_free(policy_schema, policy);
 	netlist_free(&policy->trusted);
+	free(policy->verp_key_table);
 	free(policy->path);
 	free(policy);
 }
@@ -36,11 +37,38 @@ policy_derive(struct policy *policy)
 {
 	char err[256];
 
+	policy->verp_key_table = xcalloc(policy->verp_key_count + 1, sizeof(struct verp_key));
+	for (size_t i = 0; i < policy->verp_key_count; i++)
+		policy->verp_key_table[i] = policy->verp_keys[i].key;
+
 	policy->trusted.nets = xcalloc(policy->trusted_networks.count + 1, sizeof(struct cidr));
 	for (size_t i = 0; i < policy->trusted_networks.count; i++)
 		if (cidr_parse(policy->trusted_networks.items[i],
 		               &policy->trusted.nets[policy->trusted.count], err, sizeof(err)))
 			policy->trusted.count++;
+}
+
+/* Rules that span settings; reported against the file. */
+static int
+policy_cross_check(const struct policy *policy, struct buf *errors)
+{
+	int problems = 0;
+
+	if (policy->mail_from_count > 0 && policy->verp_key_count == 0) {
+		buf_printf(
+		    errors,
+		    "%s: mail_from: needs a secret for bounce tokens in feedback.verp_keys\n",
+		    policy->path);
+		problems++;
+	}
+	for (size_t i = 0; i < policy->verp_key_count; i++)
+		for (size_t j = 0; j < i; j++)
+			if (policy->verp_keys[i].id == policy->verp_keys[j].id) {
+				buf_printf(errors, "%s: feedback.verp_keys: id %ld is used twice\n",
+				           policy->path, policy->verp_keys[i].id);
+				problems++;
+			}
+	return problems ? -1 : 0;
 }
 
 static struct policy *
@@ -68,7 +96,8 @@ policy_load(const char *path, struct buf *errors)
 {
 	struct policy *policy = policy_new(path);
 
-	if (settings_load_file(path, policy_schema, policy, errors) < 0) {
+	if (settings_load_file(path, policy_schema, policy, errors) < 0 ||
+	    policy_cross_check(policy, errors) < 0) {
 		policy_free(policy);
 		return NULL;
 	}

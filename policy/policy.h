@@ -19,6 +19,7 @@
 #include "common/buf.h"
 #include "common/dkim_sign.h"
 #include "common/netaddr.h"
+#include "common/verp.h"
 
 /* What to do when something fails: the configured outcome of a failure class. */
 enum policy_action {
@@ -50,6 +51,19 @@ struct policy_domain {
 	int algorithm; /* enum dkim_alg */
 	char *stream;
 	struct dkim_key key;
+};
+
+/* mail_from: custom MAIL FROM (bounce) domains, by From domain. */
+struct policy_mail_from {
+	char *domain; /* as in the signing table: "example.com" or "*.example.com" */
+	char *bounce_domain;
+};
+
+/* feedback.verp_keys: secrets of bounce-address tokens; the first signs. */
+struct policy_verp_key {
+	long id;
+	char *file;
+	struct verp_key key;
 };
 
 /* streams: sending streams, the self-hosted form of configuration sets. */
@@ -93,6 +107,9 @@ struct policy {
 	struct policy_domain *domains;
 	size_t domain_count;
 
+	struct policy_mail_from *mail_from;
+	size_t mail_from_count;
+
 	/* signing */
 	int header_canon; /* enum dkim_canon */
 	int body_canon;
@@ -109,6 +126,9 @@ struct policy {
 	/* feedback */
 	struct strlist bounce_domains;
 	struct strlist complaint_addresses;
+	struct policy_verp_key *verp_keys;
+	size_t verp_key_count;
+	struct verp_key *verp_key_table; /* the keys alone, for verp_decode() */
 
 	/* events */
 	char *spool_dir;
@@ -132,6 +152,8 @@ void policy_release(struct policy *policy);
 void policy_uninstall(void);
 
 /* Lookups. */
+/* The bounce domain for mail from this From domain, or NULL. */
+const char *policy_bounce_domain(const struct policy *policy, const char *from_domain);
 /*
  * The signing-table entries for a From domain (exact entries, then
  * "*.parent" entries), at most max; how many in *count.  stream NULL or ""

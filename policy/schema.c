@@ -118,6 +118,28 @@ static const struct setting domain_settings[] = {
 	{ NULL },
 };
 
+#define M(field) offsetof(struct policy_mail_from, field)
+#define V(field) offsetof(struct policy_verp_key, field)
+
+static const struct setting mail_from_settings[] = {
+	{ "domain", SETTING_STRING, M(domain), "From domain (or \"*.example.com\").",
+	  .required = true, .example = "example.com", .check = check_domain_pattern },
+	{ "bounce_domain", SETTING_STRING, M(bounce_domain),
+	  "Envelope sender domain: a subdomain of the From domain whose MX leads\n"
+	  "back to this MTA and whose SPF record allows it.",
+	  .required = true, .example = "bounce.example.com", .check = check_domain },
+	{ NULL },
+};
+
+static const struct setting verp_key_settings[] = {
+	{ "id", SETTING_INT, V(id), "Key id, written into every token (0 to 255).",
+	  .required = true, .def_int = 1, .min = 0, .max = 255 },
+	{ "file", SETTING_STRING, V(file),
+	  "Secret of 16 to 64 bytes, mode 600: head -c 32 /dev/urandom > FILE", .required = true,
+	  .example = "/etc/mailward/verp-1.key", .check = check_absolute_path },
+	{ NULL },
+};
+
 static const struct setting signing_settings[] = {
 	{ "header_canonicalization", SETTING_CHOICE, P(header_canon),
 	  "Header canonicalization: relaxed survives harmless rewrapping.", .def_string = "relaxed",
@@ -162,6 +184,11 @@ static const struct setting feedback_settings[] = {
 	  "Domains of VERP bounce addresses (custom MAIL FROM domains).", .check = check_domain },
 	{ "complaint_addresses", SETTING_STRING_LIST, P(complaint_addresses),
 	  "Addresses that receive feedback-loop (ARF) complaint reports.", .check = check_address },
+	{ "verp_keys", SETTING_GROUP_LIST, P(verp_keys),
+	  "Secrets of bounce-address tokens.  The first makes new tokens; all are\n"
+	  "accepted, so a key can be rotated by adding a new one first.",
+	  .children = verp_key_settings, .elem_size = sizeof(struct policy_verp_key),
+	  .count_offset = P(verp_key_count), .finish = verp_key_finish },
 	{ NULL },
 };
 
@@ -212,6 +239,12 @@ const struct setting policy_schema[] = {
 	  .release = signing_entry_release },
 	{ "signing", SETTING_GROUP, 0, "How outbound mail is signed.",
 	  .children = signing_settings },
+	{ "mail_from", SETTING_GROUP_LIST, P(mail_from),
+	  "Custom MAIL FROM: outbound mail from these domains gets the envelope sender\n"
+	  "b-TOKEN@bounce_domain, so SPF aligns with the From domain and bounces come\n"
+	  "back with a token naming the message.  Needs feedback.verp_keys.",
+	  .children = mail_from_settings, .elem_size = sizeof(struct policy_mail_from),
+	  .count_offset = P(mail_from_count) },
 	{ "inbound", SETTING_GROUP, 0, "Inbound authentication (SPF, DKIM, DMARC).",
 	  .children = inbound_settings },
 	{ "streams", SETTING_GROUP_LIST, P(streams),

@@ -7,7 +7,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "policy/policy.h"
@@ -35,9 +39,8 @@ check_domain_pattern(const char *value, char *err, size_t errlen)
 	return check_domain(strncmp(value, "*.", 2) == 0 ? value + 2 : value, err, errlen);
 }
 
-/* Does entry (example.com or *.example.com) cover the From domain? */
-static bool
-entry_covers(const char *entry, const char *domain)
+bool
+domain_pattern_covers(const char *entry, const char *domain)
 {
 	if (strncmp(entry, "*.", 2) != 0)
 		return strcasecmp(entry, domain) == 0;
@@ -63,7 +66,7 @@ policy_signing_keys(const struct policy *policy, const char *from_domain, const 
 		for (size_t i = 0; i < policy->domain_count && n < max; i++) {
 			const struct policy_domain *d = &policy->domains[i];
 			if ((strncmp(d->domain, "*.", 2) == 0) == wildcard &&
-			    entry_covers(d->domain, from_domain) &&
+			    domain_pattern_covers(d->domain, from_domain) &&
 			    stream_matches(d->stream, stream))
 				out[n++] = d;
 		}
@@ -75,4 +78,55 @@ const char *
 signing_domain(const struct policy_domain *entry)
 {
 	return strncmp(entry->domain, "*.", 2) == 0 ? entry->domain + 2 : entry->domain;
+}
+
+const char *
+policy_bounce_domain(const struct policy *policy, const char *from_domain)
+{
+	if (from_domain == NULL)
+		return NULL;
+	for (int wildcard = 0; wildcard <= 1; wildcard++)
+		for (size_t i = 0; i < policy->mail_from_count; i++) {
+			const struct policy_mail_from *m = &policy->mail_from[i];
+			if ((strncmp(m->domain, "*.", 2) == 0) == wildcard &&
+			    domain_pattern_covers(m->domain, from_domain))
+				return m->bounce_domain;
+		}
+	return NULL;
+}
+
+/* A VERP secret: a file of 16 to 64 bytes that only mailward may read. */
+int
+verp_key_finish(void *elem, struct buf *why)
+{
+	struct policy_verp_key *k = elem;
+	struct stat st;
+	int fd;
+	ssize_t n;
+
+	k->key.id = (unsigned)k->id;
+	fd = open(k->file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		buf_printf(why, "%s: %s", k->file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) {
+		buf_printf(why, "%s: secret is accessible by others (mode %04o); chmod 600",
+		           k->file, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	n = read(fd, k->key.secret, sizeof(k->key.secret));
+	close(fd);
+	if (n < VERP_SECRET_MIN) {
+		buf_printf(why,
+		           "%s: a secret needs at least %d bytes "
+		           "(head -c 32 /dev/urandom > FILE)",
+		           k->file, VERP_SECRET_MIN);
+		return -1;
+	}
+	k->key.secret_len = (size_t)n;
+	return 0;
 }

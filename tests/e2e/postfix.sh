@@ -27,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 31
+plan 32
 
 pf_setup "$work" || {
 	echo "Bail out! pf_setup failed"
@@ -86,8 +86,10 @@ check "... mail.source is the envelope sender" \
 	test "$(echo "$event" | json "d['mail']['source']")" = alice@example.com
 check "... mail.destination is the recipient" \
 	test "$(echo "$event" | json "d['mail']['destination']")" = "['bob@example.net']"
-check "... mail.messageId is the Message-ID" \
-	test "$(echo "$event" | json "d['mail']['messageId']")" = out-1@example.com
+check "... mail.messageId is mailward's own ID (26 base32 characters)" \
+	grep -Eq '^[a-z2-7]{26}$' <<<"$(echo "$event" | json "d['mail']['messageId']")"
+check "... commonHeaders.messageId is the Message-ID header" \
+	test "$(echo "$event" | json "d['mail']['commonHeaders']['messageId']")" = "<out-1@example.com>"
 check "... mail.sourceIp is the client" \
 	test "$(echo "$event" | json "d['mail']['sourceIp']")" = 127.0.0.1
 check "... commonHeaders.subject is the Subject" \
@@ -95,7 +97,7 @@ check "... commonHeaders.subject is the Subject" \
 check "... tags carry Postfix's queue ID ($qid)" \
 	test "$(echo "$event" | json "d['mail']['tags']['mailward:queue-id'][0]")" = "$qid"
 check "mailward's log line about it starts with the queue ID" \
-	grep -q "info: $qid: outbound reason=trusted_network network=127.0.0.1/32 from=<alice@example.com> nrcpt=1 dkim=none (no key for From domain example.com) event=" "$work/mailward/log"
+	grep -q "info: $qid: outbound reason=trusted_network network=127.0.0.1/32 from=<alice@example.com> nrcpt=1 dkim=none (no key for From domain example.com) mail_from=unchanged event=" "$work/mailward/log"
 
 # ----------------------------------------------- inbound, untrusted client
 SEND_SUBJECT="inbound from an untrusted client"

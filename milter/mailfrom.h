@@ -1,0 +1,37 @@
+/*
+ * mailfrom - the aligned custom MAIL FROM (VERP)
+ *
+ * When the From domain has a mail_from entry, the envelope sender becomes
+ * b-TOKEN@BOUNCE-DOMAIN (smfi_chgfrom), TOKEN naming the message (see
+ * common/verp.h).  SPF then checks the bounce domain, which aligns with
+ * the From domain, and bounces come back to an address that says which
+ * message they are about.
+ *
+ * One envelope sender serves every recipient of a message: a milter
+ * cannot give each recipient its own (Postfix's per-recipient VERP,
+ * XVERP, works only for mail submitted with it, before the milter).  So a
+ * message with one recipient gets a token naming that recipient too, and
+ * a message with several gets a token naming the message; the bounce's
+ * DSN names the recipient.  The null sender (bounces, auto-replies) is
+ * never rewritten.
+ */
+#ifndef MW_MAILFROM_H
+#define MW_MAILFROM_H
+
+#include <stdbool.h>
+
+#include <libmilter/mfapi.h>
+
+#include "common/buf.h"
+
+struct msg;
+
+enum mailfrom_outcome {
+	MAILFROM_UNCHANGED,
+	MAILFROM_REWRITTEN, /* the new sender in out */
+	MAILFROM_FAILED,    /* the MTA refused the change */
+};
+
+enum mailfrom_outcome mailfrom_rewrite(SMFICTX *ctx, const struct msg *msg, struct buf *out);
+
+#endif
