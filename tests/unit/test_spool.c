@@ -5,11 +5,6 @@
  * Every test works in its own mkdtemp() directory (removed in teardown).
  * Threads never call cmocka assertions: they record what they saw and the
  * test thread asserts on it afterwards.
- *
- * Cases marked with a "bug" string describe a known defect of the code under
- * test: they are run and reported as "# known bug" TAP comments but not
- * asserted, so the suite stays green; drop the string once the defect is
- * fixed and the case becomes an ordinary assertion.
  */
 #include "config.h"
 
@@ -224,15 +219,6 @@ open_or_fail(const char *dir, enum spool_durability durability)
 	return spool;
 }
 
-static void
-note_known_bug(const char *what, bool holds_now, const char *bug)
-{
-	if (holds_now)
-		print_message("# known bug case \"%s\" passes now: enable it (%s)\n", what, bug);
-	else
-		print_message("# known bug, not asserted: %s: %s\n", what, bug);
-}
-
 /* ------------------------------------------------------------ spool_open */
 
 static void
@@ -297,7 +283,6 @@ struct open_failure_case {
 	const char *sub;    /* PREPARE_SPOOL_FILE_IN_AS: which subdirectory is a file */
 	const char *dir;    /* relative to root, "" for the empty path */
 	const char *reason; /* substrings the error must hold, "|"-separated */
-	const char *bug;
 };
 
 /*
@@ -306,19 +291,17 @@ struct open_failure_case {
  */
 static const struct open_failure_case open_failure_cases[] = {
 	{ "parent missing", PREPARE_NOTHING, NULL, "missing/spool",
-	  "cannot create spool directory|/missing/spool|No such file or directory", NULL },
+	  "cannot create spool directory|/missing/spool|No such file or directory" },
 	{ "parent is a regular file", PREPARE_REGULAR_FILE, NULL, "file/spool",
-	  "cannot create spool directory|/file/spool|Not a directory", NULL },
+	  "cannot create spool directory|/file/spool|Not a directory" },
 	{ "spool path is a regular file", PREPARE_REGULAR_FILE, NULL, "file",
-	  "cannot create|/file/tmp|Not a directory", NULL },
+	  "cannot create|/file/tmp|Not a directory" },
 	{ "empty path", PREPARE_NOTHING, NULL, "",
-	  "cannot create spool directory|No such file or directory", NULL },
+	  "cannot create spool directory|No such file or directory" },
 	{ "new is a regular file", PREPARE_SPOOL_FILE_IN_AS, "new", "spool",
-	  "cannot open spool directory|/spool/new|Not a directory", NULL },
+	  "cannot open spool directory|/spool/new|Not a directory" },
 	{ "tmp is a regular file", PREPARE_SPOOL_FILE_IN_AS, "tmp", "spool",
-	  "cannot open spool directory|/spool/tmp|Not a directory",
-	  "common/spool.c spool_open(): the message names DIR/new (the last path built) "
-	  "although opening DIR/tmp failed" },
+	  "cannot open spool directory|/spool/tmp|Not a directory" },
 };
 
 static void
@@ -397,9 +380,7 @@ spool_open_fails_with_reason_when_layout_cannot_exist(void **state)
 		if (open_fd_count() != fds_before)
 			fail_msg("%s: spool_open leaked a descriptor", c->what);
 		bool ok = holds_all(buf_str(&err), c->reason, missing, sizeof(missing));
-		if (c->bug != NULL)
-			note_known_bug(c->what, ok, c->bug);
-		else if (!ok)
+		if (!ok)
 			fail_msg("%s: error \"%s\" lacks \"%s\"", c->what, buf_str(&err), missing);
 		buf_free(&err);
 	}
@@ -535,16 +516,12 @@ struct order_case {
 	enum spool_durability durability;
 	bool frozen; /* every name gets the same second and microsecond */
 	size_t writes;
-	const char *bug;
 };
 
 static const struct order_case order_cases[] = {
-	{ "fsync, real clock", SPOOL_DURABILITY_FSYNC, false, 60, NULL },
-	{ "none, real clock", SPOOL_DURABILITY_NONE, false, 300, NULL },
-	{ "none, 12 writes in one microsecond", SPOOL_DURABILITY_NONE, true, 12,
-	  "common/spool.c spool_make_name(): the tie-breaking sequence number is not "
-	  "zero-padded (\"%llu\"), so within one microsecond \"..._10.json\" sorts before "
-	  "\"..._2.json\" and byte order is not write order" },
+	{ "fsync, real clock", SPOOL_DURABILITY_FSYNC, false, 60 },
+	{ "none, real clock", SPOOL_DURABILITY_NONE, false, 300 },
+	{ "none, 12 writes in one microsecond", SPOOL_DURABILITY_NONE, true, 12 },
 };
 
 static void
@@ -586,9 +563,7 @@ check_name_order(const struct order_case *c, char (*names)[SPOOL_NAME_MAX],
 
 	if (c->frozen)
 		assert_int_equal(ties, c->writes - 1);
-	if (c->bug != NULL)
-		note_known_bug(c->what, byte_order_is_write_order, c->bug);
-	else if (!byte_order_is_write_order)
+	if (!byte_order_is_write_order)
 		fail_msg("%s: sorted names are not in write order (%zu same-microsecond pairs)",
 		         c->what, ties);
 }
