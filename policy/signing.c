@@ -122,9 +122,8 @@ verp_key_finish(void *elem, struct buf *why)
 	close(fd);
 	if (n < VERP_SECRET_MIN) {
 		buf_printf(why,
-		           "%s: a secret needs at least %d bytes "
-		           "(head -c 32 /dev/urandom > FILE)",
-		           k->file, VERP_SECRET_MIN);
+		           "%s: a secret needs at least %d bytes (head -c 32 /dev/urandom > %s)",
+		           k->file, VERP_SECRET_MIN, k->file);
 		return -1;
 	}
 	k->key.secret_len = (size_t)n;

@@ -52,6 +52,23 @@ write_key(const char *name, const char *type, unsigned mode)
 	return chmod(path, mode);
 }
 
+/* A VERP secret of len bytes. */
+static int
+write_secret(const char *name, size_t len, unsigned mode)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		fputc((int)('a' + i % 26), f);
+	fclose(f);
+	return chmod(path, mode);
+}
+
 static int
 make_dir(void **state)
 {
@@ -60,7 +77,8 @@ make_dir(void **state)
 		return -1;
 	return write_key("example.com.pem", "RSA", 0600) |
 	       write_key("example.org.pem", "ED25519", 0600) |
-	       write_key("open.pem", "ED25519", 0644);
+	       write_key("open.pem", "ED25519", 0644) | write_secret("verp.key", 32, 0600) |
+	       write_secret("short.key", 8, 0600) | write_secret("open.key", 32, 0644);
 }
 
 /* Whatever a failed test left behind, then the directory. */
@@ -533,6 +551,27 @@ static const struct error_case group_list_cases[] = {
 	  "  { domain = \"example.com\"; selector = \"mw1\"; key = \"@KEYS@/example.org.pem\"; }\n"
 	  ");\n",
 	  "FILE:2: domains[1]: @KEYS@/example.org.pem: algorithm rsa-sha256 needs an RSA key\n" },
+	{ "a VERP secret shorter than 16 bytes is refused",
+	  "feedback = {\n"
+	  "  verp_keys = ( { id = 1; file = \"@KEYS@/short.key\"; } );\n"
+	  "};\n",
+	  "FILE:2: feedback.verp_keys[1]: @KEYS@/short.key: a secret needs at least 16 bytes "
+	  "(head -c 32 /dev/urandom > @KEYS@/short.key)\n" },
+	{ "a VERP secret others can read is refused",
+	  "feedback = {\n"
+	  "  verp_keys = ( { id = 1; file = \"@KEYS@/open.key\"; } );\n"
+	  "};\n",
+	  "FILE:2: feedback.verp_keys[1]: @KEYS@/open.key: secret is accessible by others "
+	  "(mode 0644); chmod 600\n" },
+	{ "a custom MAIL FROM needs a VERP secret",
+	  "mail_from = ( { domain = \"example.com\"; bounce_domain = \"b.example.com\"; } );\n",
+	  "FILE: mail_from: needs a secret for bounce tokens in feedback.verp_keys\n" },
+	{ "two VERP secrets with one id",
+	  "feedback = {\n"
+	  "  verp_keys = ( { id = 3; file = \"@KEYS@/verp.key\"; },\n"
+	  "                { id = 3; file = \"@KEYS@/verp.key\"; } );\n"
+	  "};\n",
+	  "FILE: feedback.verp_keys: id 3 is used twice\n" },
 	{ "a missing key file is refused",
 	  "domains = (\n"
 	  "  { domain = \"example.com\"; selector = \"mw1\"; key = \"@KEYS@/none.pem\"; }\n"
