@@ -108,11 +108,11 @@ sign_finish(SMFICTX *ctx, struct msg *msg, bool leadspc, struct buf *done, struc
 		                   (char *)milter_value(buf_str(&values[i]), leadspc)) !=
 		    MI_SUCCESS)
 			buf_printf(err, "MTA refused DKIM-Signature %zu", i + 1);
-		buf_printf(done, "%s%s/%s/%s", i + 1 < state->key_count ? "," : "",
-		           signing_domain(state->keys[i]), state->keys[i]->selector,
-		           dkim_alg_name(state->keys[i]->key.alg));
 		buf_free(&values[i]);
 	}
+	for (size_t i = 0; i < state->key_count; i++)
+		buf_printf(done, "%s%s/%s/%s", i ? "," : "", signing_domain(state->keys[i]),
+		           state->keys[i]->selector, dkim_alg_name(state->keys[i]->key.alg));
 	return err->len ? SIGN_FAILED : SIGN_SIGNED;
 }
 
