@@ -8,7 +8,12 @@
 TAP_COUNT=0
 TAP_FAILED=0
 
-plan() { echo "1..$1"; }
+TAP_PLANNED=
+
+plan() {
+	TAP_PLANNED=$1
+	echo "1..$1"
+}
 pass() {
 	TAP_COUNT=$((TAP_COUNT + 1))
 	echo "ok $TAP_COUNT - $1"
@@ -27,6 +32,10 @@ check() {
 }
 diag() { echo "# $*"; }
 done_testing() {
+	if [ -n "$TAP_PLANNED" ] && [ "$TAP_COUNT" -ne "$TAP_PLANNED" ]; then
+		echo "# planned $TAP_PLANNED tests, ran $TAP_COUNT"
+		return 1
+	fi
 	[ "$TAP_FAILED" -eq 0 ]
 }
 # Skip the whole file (e.g. not root): one plan line with a reason.
