@@ -131,8 +131,9 @@ mw_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct msg *msg = conn_of(ctx)->msg;
 
-	if (msg->sign != NULL)
-		sign_body(msg->sign, chunk, len);
+	if (msg->sign == NULL) /* nothing reads the body: the MTA may stop sending it */
+		return conn_of(ctx)->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
+	sign_body(msg->sign, chunk, len);
 	return SMFIS_CONTINUE;
 }
 
@@ -181,9 +182,10 @@ mw_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsigned 
 	struct conn *conn = conn_new();
 
 	conn->leadspc = (steps & SMFIP_HDR_LEADSPC) != 0;
+	conn->can_skip = (steps & SMFIP_SKIP) != 0;
 	smfi_setpriv(ctx, conn);
 	*want_actions = actions & MAILWARD_ACTIONS;
-	*want_steps = steps & SMFIP_HDR_LEADSPC;
+	*want_steps = steps & (SMFIP_HDR_LEADSPC | SMFIP_SKIP);
 	*want_unused0 = 0;
 	*want_unused1 = 0;
 	return SMFIS_CONTINUE;

@@ -55,7 +55,8 @@ struct msg {
 };
 
 struct conn {
-	bool leadspc; /* the MTA passes header values with their leading space */
+	bool leadspc;  /* the MTA passes header values with their leading space */
+	bool can_skip; /* the MTA understands SMFIS_SKIP (stop sending the body) */
 	struct sockaddr_storage client;
 	bool client_known;
 	char client_ip[64]; /* printable, "" when unknown */

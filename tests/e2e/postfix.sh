@@ -22,7 +22,7 @@ getent passwd mailward >/dev/null || skip_all "no mailward user (run tools/deps)
 work=$(mktemp -d /tmp/mw-postfix.XXXXXX)
 mw_pid=
 cleanup() {
-	[ -n "$mw_pid" ] && kill -9 "$mw_pid" 2>/dev/null
+	[ -n "$mw_pid" ] && { kill -9 "$mw_pid" && wait "$mw_pid"; } 2>/dev/null
 	pf_cleanup
 }
 trap cleanup EXIT
