@@ -14,6 +14,7 @@
 #include "common/xalloc.h"
 #include "milter/callbacks.h"
 #include "milter/context.h"
+#include "milter/control.h"
 #include "milter/inbound.h"
 #include "milter/outbound.h"
 #include "milter/verdict.h"
@@ -105,6 +106,8 @@ mw_header(SMFICTX *ctx, char *name, char *value)
 	struct conn *conn = conn_of(ctx);
 	char *spaced;
 
+	if (conn->msg->direction == DIRECTION_OUTBOUND && control_header(conn->msg, name, value))
+		return SMFIS_CONTINUE; /* internal: removed at the end, never signed */
 	if (conn->leadspc) {
 		msg_add_header(conn->msg, name, value);
 		return SMFIS_CONTINUE;

@@ -109,6 +109,12 @@ msg_end(struct conn *conn)
 	for (int i = 0; i < COMMON_HEADER_COUNT; i++)
 		free(msg->common[i]);
 	sign_free(msg->sign);
+	free(msg->stream);
+	for (size_t i = 0; i < msg->tag_count; i++) {
+		free(msg->tags[i].name);
+		free(msg->tags[i].value);
+	}
+	free(msg->tags);
 	free(msg);
 	conn->msg = NULL;
 }
@@ -162,4 +168,13 @@ msg_add_header(struct msg *msg, const char *name, const char *value)
 	msg->headers[msg->header_count].name = xstrdup(name);
 	msg->headers[msg->header_count].value = xstrdup(value);
 	msg->header_count++;
+}
+
+bool
+msg_has_header(const struct msg *msg, const char *name)
+{
+	for (size_t i = 0; i < msg->header_count; i++)
+		if (strcasecmp(msg->headers[i].name, name) == 0)
+			return true;
+	return false;
 }

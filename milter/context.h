@@ -50,6 +50,10 @@ struct msg {
 	size_t header_count;
 	char *common[COMMON_HEADER_COUNT]; /* first occurrence of each, trimmed, or NULL */
 	struct sign_state *sign;           /* DKIM signing in progress, or NULL */
+	char *stream;                      /* sending stream a control header chose, or NULL */
+	struct header *tags;               /* message tags from control headers */
+	size_t tag_count;
+	int control_seen[4]; /* control headers seen, per name (control.c) */
 	enum direction direction;
 	char direction_reason[160];
 };
@@ -81,6 +85,7 @@ void msg_add_rcpt(struct msg *msg, const char *rcpt);
 /* value exactly as after the colon; events trim and truncate, signing needs it all. */
 void msg_add_header(struct msg *msg, const char *name, const char *value);
 const char *common_header_name(enum common_header which);
+bool msg_has_header(const struct msg *msg, const char *name);
 
 /* Strip one pair of angle brackets, as MTAs pass envelope addresses. */
 char *address_strip_brackets(const char *addr);

@@ -106,6 +106,19 @@ header_array(const struct msg *msg, bool *truncated)
 	return array;
 }
 
+/* Message tags: a name given twice keeps every value, as SES does. */
+static void
+add_tag(json_t *tags, const char *name, const char *value)
+{
+	json_t *values = json_object_get(tags, name);
+
+	if (values == NULL) {
+		values = json_array();
+		json_object_set_new(tags, name, values);
+	}
+	json_array_append_new(values, json_text(value));
+}
+
 static void
 tag(json_t *tags, const char *name, const char *value)
 {
@@ -130,6 +143,9 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	tag(tags, "ses:from-domain", from_domain);
 	tag(tags, "ses:caller-identity", msg->auth_user);
 	tag(tags, "mailward:queue-id", msg->qid);
+	tag(tags, "ses:configuration-set", msg->stream);
+	for (size_t i = 0; i < msg->tag_count; i++)
+		add_tag(tags, msg->tags[i].name, msg->tags[i].value);
 	mail = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "timestamp", stamp,
 	                 "source", json_text(msg->sender), "sourceIp", json_text(conn->client_ip),
 	                 "messageId", json_string(message_id), "destination",

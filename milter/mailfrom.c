@@ -24,7 +24,7 @@ mailfrom_rewrite(SMFICTX *ctx, const struct msg *msg, struct buf *out)
 		return MAILFROM_UNCHANGED;
 	struct verp_token t = {
 		.mail = msg->id,
-		.stream_hash = 0,
+		.stream_hash = msg->stream ? (uint16_t)verp_hash(msg->stream) : 0,
 		.rcpt_hash = msg->rcpt_count == 1 ? verp_hash(msg->rcpts[0]) : 0,
 	};
 	verp_encode(&p->verp_key_table[0], &t, token);

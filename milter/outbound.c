@@ -1,9 +1,10 @@
 /*
  * outbound - end of an outbound message; see outbound.h.
  *
- * Order matters: a missing Message-ID is added first so the signatures
- * cover it; the signatures go on before the Send event is made durable;
- * the message is accepted only once its event is on disk.
+ * Order matters: control headers go and a missing Message-ID or
+ * Feedback-ID comes first, so the signatures cover exactly what leaves;
+ * the signatures go on before the Send event is made durable; the message
+ * is accepted only once its event is on disk.
  */
 #include "config.h"
 
@@ -14,11 +15,43 @@
 
 #include "common/header.h"
 #include "common/log.h"
+#include "milter/control.h"
 #include "milter/events.h"
 #include "milter/mailfrom.h"
 #include "milter/outbound.h"
 #include "milter/sign.h"
 #include "milter/verdict.h"
+
+static sfsistat
+unknown_stream(SMFICTX *ctx, struct msg *msg)
+{
+	char detail[300];
+
+	snprintf(detail, sizeof(detail),
+	         "the message asks for sending stream \"%s\", "
+	         "which the policy does not define",
+	         control_unknown_stream(msg));
+	return verdict_on_failure(ctx, msg->policy->on_policy_unavailable, msg->qid,
+	                          "unknown sending stream", detail);
+}
+
+/* Before signing: control headers out, Message-ID and Feedback-ID in. */
+static sfsistat
+prepare_headers(SMFICTX *ctx, struct conn *conn, struct msg *msg)
+{
+	const char *failed = NULL;
+
+	if (control_remove(ctx, msg) < 0)
+		failed = "cannot remove the control headers";
+	else if (msg->policy->add_message_id && sign_add_message_id(ctx, msg, conn->leadspc) < 0)
+		failed = "cannot add a Message-ID";
+	else if (control_add_feedback_id(ctx, msg, conn->leadspc) < 0)
+		failed = "cannot add a Feedback-ID";
+	if (failed == NULL)
+		return SMFIS_CONTINUE;
+	return verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid, "internal error",
+	                          failed);
+}
 
 /* Sign, or say why not; SMFIS_CONTINUE means "go on". */
 static sfsistat
@@ -91,9 +124,10 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	char event[SPOOL_NAME_MAX] = "";
 	sfsistat verdict = SMFIS_CONTINUE;
 
-	if (msg->policy->add_message_id && sign_add_message_id(ctx, msg, conn->leadspc) < 0)
-		verdict = verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
-		                             "internal error", "cannot add a Message-ID");
+	if (control_unknown_stream(msg) != NULL)
+		verdict = unknown_stream(ctx, msg);
+	if (verdict == SMFIS_CONTINUE)
+		verdict = prepare_headers(ctx, conn, msg);
 	if (verdict == SMFIS_CONTINUE)
 		verdict = sign_message(ctx, conn, msg, &signed_by);
 	if (verdict == SMFIS_CONTINUE)

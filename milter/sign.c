@@ -31,7 +31,7 @@ sign_begin(const struct msg *msg)
 	const char *from = msg->common[COMMON_FROM];
 	char *domain = first_address_domain(from);
 	const struct policy_domain *keys[SIGN_MAX_KEYS];
-	size_t n = policy_signing_keys(msg->policy, domain, NULL, keys, SIGN_MAX_KEYS);
+	size_t n = policy_signing_keys(msg->policy, domain, msg->stream, keys, SIGN_MAX_KEYS);
 
 	free(domain);
 	if (n == 0)

@@ -79,7 +79,7 @@ refused_by_all() {
 }
 verdicts() { cat "$1.dkimpy" "$1.maildkim" "$1.opendkim" 2>/dev/null | sed 's/^/# /'; }
 
-plan 36
+plan 43
 
 # ------------------------------------------------------ part one: corpus
 corpus=$work/corpus
@@ -182,6 +182,7 @@ domains = (
   { domain = "example.com"; selector = "ed"; key = "$ed_key"; algorithm = "ed25519-sha256"; }
 );
 mail_from = ( { domain = "example.com"; bounce_domain = "bounce.example.com"; } );
+streams = ( { name = "newsletters"; bulk = true; } );
 feedback = {
   bounce_domains = [ "bounce.example.com" ];
   verp_keys = ( { id = 1; file = "$state/verp.key"; } );
@@ -277,6 +278,33 @@ send_mail 127.0.0.1 "$PF_PORT" "<>" bob@example.net >/dev/null
 check "the null sender (a bounce) is delivered" sink_wait_count 4 30
 file=$(sink_message_files | tail -1)
 check "... and never rewritten" grep -q '^X-Mail-Args: <>' <(sink_envelope "$file")
+
+# Control headers: the stream and tags an application asks for.
+SEND_SUBJECT="spring newsletter"
+send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
+	--add-header "X-SES-CONFIGURATION-SET: newsletters" \
+	--add-header "X-SES-MESSAGE-TAGS: campaign=spring, team=growth" >/dev/null
+check "a message with control headers is delivered" sink_wait_count 5 30
+file=$(sink_message_files | tail -1)
+sink_message "$file" | sed 's/$/\r/' >"$work/stream.eml"
+check "... without them (they are internal)" bash -c "! grep -qi '^X-SES-' '$work/stream.eml'"
+check "... with a Feedback-ID for the stream" \
+	grep -q '^Feedback-ID: spring:newsletters:example.com:mailward' "$work/stream.eml"
+if verify_all "$work/stream.eml"; then
+	pass "... signed (Feedback-ID covered), all three verifiers pass"
+else
+	fail "... signed (Feedback-ID covered), all three verifiers pass" "$(verdicts "$work/stream.eml")"
+fi
+event=$(latest_event)
+check "... its Send event has the configuration set and the message tags" \
+	test "$(echo "$event" | json "[d['mail']['tags'][k] for k in ('ses:configuration-set', 'campaign', 'team')]")" = "[['newsletters'], ['spring'], ['growth']]"
+check "... and none of the control headers in mail.headers" \
+	test "$(echo "$event" | json "[h['name'] for h in d['mail']['headers'] if h['name'].lower().startswith('x-ses')]")" = "[]"
+SEND_SUBJECT="unknown stream"
+send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
+	--add-header "X-SES-CONFIGURATION-SET: nosuchstream" >/dev/null
+check "a message naming an unknown stream gets the configured tempfail" \
+	grep -q '451 4.3.0 mailward: unknown sending stream' "$SEND_LOG"
 
 if ! done_testing; then
 	sed 's/^/# /' "$state/log" | tail -30
