@@ -109,6 +109,7 @@ msg_end(struct conn *conn)
 	for (int i = 0; i < COMMON_HEADER_COUNT; i++)
 		free(msg->common[i]);
 	sign_free(msg->sign);
+	edits_free(msg);
 	free(msg->stream);
 	for (size_t i = 0; i < msg->tag_count; i++) {
 		free(msg->tags[i].name);

@@ -20,6 +20,7 @@
 #include "common/header.h"
 #include "common/verp.h"
 #include "milter/direction.h"
+#include "milter/edits.h"
 #include "milter/sign.h"
 #include "policy/policy.h"
 
@@ -53,6 +54,8 @@ struct msg {
 	char *stream;                      /* sending stream a control header chose, or NULL */
 	struct header *tags;               /* message tags from control headers */
 	size_t tag_count;
+	struct edit *edits; /* changes to apply with the verdict (edits.c) */
+	size_t edit_count;
 	int control_seen[4]; /* control headers seen, per name (control.c) */
 	enum direction direction;
 	char direction_reason[160];

@@ -115,17 +115,12 @@ control_unknown_stream(const struct msg *msg)
 	return msg->stream;
 }
 
-int
-control_remove(SMFICTX *ctx, const struct msg *msg)
+void
+control_remove(struct msg *msg)
 {
-	int result = 0;
-
 	for (size_t i = 0; i < CONTROL_NAMES; i++)
 		for (int n = msg->control_seen[i]; n > 0; n--) /* last first: indexes stay valid */
-			if (smfi_chgheader(ctx, (char *)control_names[i].name, n, NULL) !=
-			    MI_SUCCESS)
-				result = -1;
-	return result;
+			edit_delete_header(msg, control_names[i].name, n);
 }
 
 static const char *
@@ -137,21 +132,19 @@ tag_value(const struct msg *msg, const char *name)
 	return NULL;
 }
 
-int
-control_add_feedback_id(SMFICTX *ctx, struct msg *msg, bool leadspc)
+void
+control_add_feedback_id(struct msg *msg)
 {
 	char value[600];
 	const char *campaign = tag_value(msg, "campaign");
 	char *domain;
 
 	if (msg->stream == NULL || msg_has_header(msg, "Feedback-ID"))
-		return 0;
+		return;
 	domain = first_address_domain(msg->common[COMMON_FROM]);
 	snprintf(value, sizeof(value), " %s:%s:%s:mailward", campaign ? campaign : "0", msg->stream,
 	         domain ? domain : "unknown");
 	free(domain);
-	if (smfi_addheader(ctx, "Feedback-ID", value + !leadspc) != MI_SUCCESS)
-		return -1;
+	edit_add_header(msg, "Feedback-ID", value);
 	msg_add_header(msg, "Feedback-ID", value);
-	return 0;
 }

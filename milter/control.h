@@ -29,9 +29,9 @@ struct msg;
 bool control_header(struct msg *msg, const char *name, const char *value);
 /* The stream is unknown to the policy: NULL, or the name that was asked for. */
 const char *control_unknown_stream(const struct msg *msg);
-/* Remove the control headers from the message; 0 or -1. */
-int control_remove(SMFICTX *ctx, const struct msg *msg);
-/* Add Feedback-ID when a stream is selected and the message has none; 0 or -1. */
-int control_add_feedback_id(SMFICTX *ctx, struct msg *msg, bool leadspc);
+/* Queue the removal of the control headers. */
+void control_remove(struct msg *msg);
+/* Queue a Feedback-ID when a stream is selected and the message has none. */
+void control_add_feedback_id(struct msg *msg);
 
 #endif

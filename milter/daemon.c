@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -215,4 +218,28 @@ daemon_drop_privileges(const struct run_as *who, struct buf *err)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * libmilter answers the end of a message with several small writes (each
+ * header change, then the verdict).  With Nagle's algorithm on, the second
+ * waits for the MTA to acknowledge the first, which a client that is busy
+ * waiting for the verdict delays by 40 ms.  libmilter does not hand out its
+ * listening socket, so find it (the one listening TCP socket this process
+ * has) and turn Nagle off there; accepted connections inherit it.
+ */
+void
+daemon_socket_nodelay(void)
+{
+	for (int fd = 0; fd < 1024; fd++) {
+		int listening = 0, one = 1;
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(listening), slen = sizeof(ss);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+			continue;
+		if (getsockname(fd, (struct sockaddr *)&ss, &slen) < 0 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+			continue;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 }

@@ -33,6 +33,8 @@ int daemon_socket_access(const char *spec, const struct run_as *who, const char 
 int daemon_prepare_dir(const char *path, const struct run_as *who, struct buf *err);
 /* The same for the directory a file lives in. */
 int daemon_prepare_parent_dir(const char *file, const struct run_as *who, struct buf *err);
+/* Turn Nagle's algorithm off on libmilter's TCP listening socket. */
+void daemon_socket_nodelay(void);
 int daemon_drop_privileges(const struct run_as *who, struct buf *err);
 
 #endif

@@ -11,8 +11,8 @@
 #include "milter/context.h"
 #include "milter/mailfrom.h"
 
-enum mailfrom_outcome
-mailfrom_rewrite(SMFICTX *ctx, const struct msg *msg, struct buf *out)
+bool
+mailfrom_rewrite(struct msg *msg, struct buf *out)
 {
 	const struct policy *p = msg->policy;
 	char *domain = first_address_domain(msg->common[COMMON_FROM]);
@@ -21,7 +21,7 @@ mailfrom_rewrite(SMFICTX *ctx, const struct msg *msg, struct buf *out)
 
 	free(domain);
 	if (bounce == NULL || *msg->sender == '\0' || p->verp_key_count == 0)
-		return MAILFROM_UNCHANGED;
+		return false;
 	struct verp_token t = {
 		.mail = msg->id,
 		.stream_hash = msg->stream ? (uint16_t)verp_hash(msg->stream) : 0,
@@ -29,8 +29,6 @@ mailfrom_rewrite(SMFICTX *ctx, const struct msg *msg, struct buf *out)
 	};
 	verp_encode(&p->verp_key_table[0], &t, token);
 	buf_printf(out, "b-%s@%s", token, bounce);
-	char *arg = xasprintf("<%s>", buf_str(out));
-	int r = smfi_chgfrom(ctx, arg, NULL);
-	free(arg);
-	return r == MI_SUCCESS ? MAILFROM_REWRITTEN : MAILFROM_FAILED;
+	edit_set_sender(msg, buf_str(out));
+	return true;
 }

@@ -26,12 +26,7 @@
 
 struct msg;
 
-enum mailfrom_outcome {
-	MAILFROM_UNCHANGED,
-	MAILFROM_REWRITTEN, /* the new sender in out */
-	MAILFROM_FAILED,    /* the MTA refused the change */
-};
-
-enum mailfrom_outcome mailfrom_rewrite(SMFICTX *ctx, const struct msg *msg, struct buf *out);
+/* Queue the new envelope sender (in out too); false when it stays. */
+bool mailfrom_rewrite(struct msg *msg, struct buf *out);
 
 #endif

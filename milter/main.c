@@ -249,6 +249,7 @@ open_socket(const char *spec, const struct policy *policy)
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		log_fatal(EX_UNAVAILABLE, "fatal: cannot listen on %s (in use, or no permission?)",
 		          spec);
+	daemon_socket_nodelay();
 	umask(0027);
 }
 

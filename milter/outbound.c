@@ -3,8 +3,8 @@
  *
  * Order matters: control headers go and a missing Message-ID or
  * Feedback-ID comes first, so the signatures cover exactly what leaves;
- * the signatures go on before the Send event is made durable; the message
- * is accepted only once its event is on disk.
+ * the Send event is made durable before anything is changed; then every
+ * change goes to the MTA in one burst with the verdict (milter/edits.h).
  */
 #include "config.h"
 
@@ -28,8 +28,7 @@ unknown_stream(SMFICTX *ctx, struct msg *msg)
 	char detail[300];
 
 	snprintf(detail, sizeof(detail),
-	         "the message asks for sending stream \"%s\", "
-	         "which the policy does not define",
+	         "the message asks for sending stream \"%s\", which the policy does not define",
 	         control_unknown_stream(msg));
 	return verdict_on_failure(ctx, msg->policy->on_policy_unavailable, msg->qid,
 	                          "unknown sending stream", detail);
@@ -37,31 +36,25 @@ unknown_stream(SMFICTX *ctx, struct msg *msg)
 
 /* Before signing: control headers out, Message-ID and Feedback-ID in. */
 static sfsistat
-prepare_headers(SMFICTX *ctx, struct conn *conn, struct msg *msg)
+prepare_headers(SMFICTX *ctx, struct msg *msg)
 {
-	const char *failed = NULL;
-
-	if (control_remove(ctx, msg) < 0)
-		failed = "cannot remove the control headers";
-	else if (msg->policy->add_message_id && sign_add_message_id(ctx, msg, conn->leadspc) < 0)
-		failed = "cannot add a Message-ID";
-	else if (control_add_feedback_id(ctx, msg, conn->leadspc) < 0)
-		failed = "cannot add a Feedback-ID";
-	if (failed == NULL)
-		return SMFIS_CONTINUE;
-	return verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid, "internal error",
-	                          failed);
+	control_remove(msg);
+	if (msg->policy->add_message_id && sign_add_message_id(msg) < 0)
+		return verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+		                          "internal error", "cannot make a Message-ID");
+	control_add_feedback_id(msg);
+	return SMFIS_CONTINUE;
 }
 
 /* Sign, or say why not; SMFIS_CONTINUE means "go on". */
 static sfsistat
-sign_message(SMFICTX *ctx, struct conn *conn, struct msg *msg, struct buf *signed_by)
+sign_message(SMFICTX *ctx, struct msg *msg, struct buf *signed_by)
 {
 	struct buf err = BUF_INIT;
 	sfsistat verdict = SMFIS_CONTINUE;
 	char detail[300];
 
-	switch (sign_finish(ctx, msg, conn->leadspc, signed_by, &err)) {
+	switch (sign_finish(msg, signed_by, &err)) {
 	case SIGN_SIGNED:
 		break;
 	case SIGN_FAILED:
@@ -82,16 +75,6 @@ sign_message(SMFICTX *ctx, struct conn *conn, struct msg *msg, struct buf *signe
 	}
 	buf_free(&err);
 	return verdict;
-}
-
-/* The aligned MAIL FROM; SMFIS_CONTINUE unless the MTA refused it. */
-static sfsistat
-rewrite_sender(SMFICTX *ctx, struct msg *msg, struct buf *mail_from)
-{
-	if (mailfrom_rewrite(ctx, msg, mail_from) != MAILFROM_FAILED)
-		return SMFIS_CONTINUE;
-	return verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid, "internal error",
-	                          "the MTA refused the new envelope sender");
 }
 
 /* Make the Send event durable; SMFIS_CONTINUE when it is. */
@@ -117,6 +100,20 @@ record_send(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct 
 	return SMFIS_CONTINUE;
 }
 
+/* Hand every queued change to the MTA; the verdict follows at once. */
+static sfsistat
+apply_edits(SMFICTX *ctx, struct conn *conn, struct msg *msg)
+{
+	struct buf err = BUF_INIT;
+	sfsistat verdict = SMFIS_CONTINUE;
+
+	if (edits_apply(ctx, msg, conn->leadspc, &err) < 0)
+		verdict = verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+		                             "internal error", buf_str(&err));
+	buf_free(&err);
+	return verdict;
+}
+
 sfsistat
 outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg)
 {
@@ -127,13 +124,15 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	if (control_unknown_stream(msg) != NULL)
 		verdict = unknown_stream(ctx, msg);
 	if (verdict == SMFIS_CONTINUE)
-		verdict = prepare_headers(ctx, conn, msg);
+		verdict = prepare_headers(ctx, msg);
 	if (verdict == SMFIS_CONTINUE)
-		verdict = sign_message(ctx, conn, msg, &signed_by);
-	if (verdict == SMFIS_CONTINUE)
-		verdict = rewrite_sender(ctx, msg, &mail_from);
-	if (verdict == SMFIS_CONTINUE)
+		verdict = sign_message(ctx, msg, &signed_by);
+	if (verdict == SMFIS_CONTINUE) {
+		mailfrom_rewrite(msg, &mail_from);
 		verdict = record_send(ctx, svc, conn, msg, event);
+	}
+	if (verdict == SMFIS_CONTINUE)
+		verdict = apply_edits(ctx, conn, msg);
 	if (verdict == SMFIS_CONTINUE) {
 		log_info(msg->qid, "outbound %s from=<%s> nrcpt=%zu dkim=%s mail_from=%s event=%s",
 		         msg->direction_reason, msg->sender, msg->rcpt_count, buf_str(&signed_by),

@@ -64,15 +64,8 @@ sign_free(struct sign_state *state)
 	free(state);
 }
 
-/* Header values are passed with their leading space only if the MTA agreed. */
-static const char *
-milter_value(const char *value, bool leadspc)
-{
-	return leadspc ? value : value + (*value == ' ');
-}
-
 enum sign_outcome
-sign_finish(SMFICTX *ctx, struct msg *msg, bool leadspc, struct buf *done, struct buf *err)
+sign_finish(struct msg *msg, struct buf *done, struct buf *err)
 {
 	struct sign_state *state = msg->sign;
 	const struct policy *p = msg->policy;
@@ -102,22 +95,18 @@ sign_finish(SMFICTX *ctx, struct msg *msg, bool leadspc, struct buf *done, struc
 			return SIGN_FAILED;
 		}
 	}
-	/* Insert bottom-up so the first entry's signature ends up on top. */
-	for (size_t i = state->key_count; i-- > 0;) {
-		if (smfi_insheader(ctx, 0, "DKIM-Signature",
-		                   (char *)milter_value(buf_str(&values[i]), leadspc)) !=
-		    MI_SUCCESS)
-			buf_printf(err, "MTA refused DKIM-Signature %zu", i + 1);
+	for (size_t i = 0; i < state->key_count; i++) {
+		edit_insert_header(msg, "DKIM-Signature", buf_str(&values[i]));
 		buf_free(&values[i]);
 	}
 	for (size_t i = 0; i < state->key_count; i++)
 		buf_printf(done, "%s%s/%s/%s", i ? "," : "", signing_domain(state->keys[i]),
 		           state->keys[i]->selector, dkim_alg_name(state->keys[i]->key.alg));
-	return err->len ? SIGN_FAILED : SIGN_SIGNED;
+	return SIGN_SIGNED;
 }
 
 int
-sign_add_message_id(SMFICTX *ctx, struct msg *msg, bool leadspc)
+sign_add_message_id(struct msg *msg)
 {
 	unsigned char rnd[9];
 	char value[160];
@@ -132,8 +121,7 @@ sign_add_message_id(SMFICTX *ctx, struct msg *msg, bool leadspc)
 	         (long long)msg->started.tv_sec, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
 	         rnd[6], rnd[7], rnd[8], domain ? domain : "mailward.invalid");
 	free(domain);
-	if (smfi_addheader(ctx, "Message-ID", (char *)milter_value(value, leadspc)) != MI_SUCCESS)
-		return -1;
+	edit_add_header(msg, "Message-ID", value);
 	msg_add_header(msg, "Message-ID", value);
 	return 0;
 }

@@ -5,7 +5,7 @@
  * From domain and starts the body hashes they need (one per body
  * canonicalization, shared by every signature); sign_body() feeds body
  * chunks; sign_finish() (end of message) makes one DKIM-Signature per
- * entry in a single pass and inserts them at the top of the message.
+ * entry in a single pass and queues them for the top of the message.
  */
 #ifndef MW_SIGN_H
 #define MW_SIGN_H
@@ -31,11 +31,10 @@ enum sign_outcome {
 /* NULL when nothing is to be signed (no key for the From domain). */
 struct sign_state *sign_begin(const struct msg *msg);
 void sign_body(struct sign_state *state, const unsigned char *data, size_t len);
-enum sign_outcome sign_finish(SMFICTX *ctx, struct msg *msg, bool leadspc, struct buf *done,
-                              struct buf *err);
+enum sign_outcome sign_finish(struct msg *msg, struct buf *done, struct buf *err);
 void sign_free(struct sign_state *state);
 
 /* Add a Message-ID when the message has none (policy signing.add_message_id). */
-int sign_add_message_id(SMFICTX *ctx, struct msg *msg, bool leadspc);
+int sign_add_message_id(struct msg *msg);
 
 #endif
