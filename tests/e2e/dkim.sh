@@ -79,7 +79,7 @@ refused_by_all() {
 }
 verdicts() { cat "$1.dkimpy" "$1.maildkim" "$1.opendkim" 2>/dev/null | sed 's/^/# /'; }
 
-plan 43
+plan 45
 
 # ------------------------------------------------------ part one: corpus
 corpus=$work/corpus
@@ -190,6 +190,25 @@ feedback = {
 events = { spool_dir = "$state/spool"; };
 store = { path = "$state/mailward.db"; };
 CONF
+# keygen check: the published records against the keys.
+out=$(dns_resolv_conf_run "$mw" keygen check -c "$state/mailward.conf" 2>&1)
+check "keygen check finds both published keys matching (exit 0)" \
+	test "$?:$out" = "0:rsa._domainkey.example.com: ok
+ed._domainkey.example.com: ok"
+"$mw" keygen -o "$work/keys" example.com other >/dev/null
+dns_txt swap._domainkey.example.com "$(record_of "$work/rsa.out")"
+dns_reload
+cat >"$state/check.conf" <<CONF
+domains = (
+  { domain = "example.com"; selector = "swap"; key = "$work/keys/example.com.other.pem"; },
+  { domain = "example.com"; selector = "other"; key = "$work/keys/example.com.other.pem"; }
+);
+CONF
+out=$(dns_resolv_conf_run "$mw" keygen check -c "$state/check.conf" 2>&1)
+check "keygen check says which record does not match and which is missing (exit 1)" \
+	test "$?:$out" = "1:swap._domainkey.example.com: MISMATCH: the published key is not the key in $work/keys/example.com.other.pem
+other._domainkey.example.com: not published (publish it with the record keygen printed)"
+
 "$mw" -f -c "$state/mailward.conf" 2>"$state/log" &
 mw_pid=$!
 check "mailward starts with two keys, a custom MAIL FROM and a VERP secret" \
