@@ -1,11 +1,13 @@
 /*
  * spool - the durable event spool; see spool.h.
  *
- * Group commit: renames are numbered under the lock.  A writer whose rename
- * is not yet covered by a finished directory fsync either runs the next
- * fsync itself (when none is running) or waits for it.  An fsync started
- * after rename N covers every rename up to N, so one fsync releases every
- * writer that renamed while the previous one ran.
+ * Durability modes: FSYNC fsyncs each file, renames it, and shares the
+ * directory fsync among concurrent writers.  GROUP shares both: one
+ * syncfs() makes every file written meanwhile durable, then each is
+ * renamed, then one directory fsync covers the renames.  Two syncs per
+ * batch instead of one per event; syncfs() also flushes other dirty data
+ * of the same file system, which on a mail host is mostly the MTA's own
+ * queue files, fsynced anyway.
  */
 #include "config.h"
 
@@ -26,6 +28,17 @@
 
 struct sync_waiter;
 
+/* One kind of sync shared by concurrent writers (see group_sync). */
+struct group_sync {
+	pthread_mutex_t lock;
+	pthread_cond_t settled;
+	uint64_t requested; /* numbers handed out so far */
+	bool running;       /* a sync is running */
+	struct sync_waiter *waiters;
+	int fd;
+	int (*sync)(int fd);
+};
+
 struct spool {
 	char *dir;
 	int tmp_fd; /* DIR/tmp, for openat() */
@@ -33,12 +46,18 @@ struct spool {
 	enum spool_durability durability;
 	atomic_uint_fast64_t name_seq;
 
-	pthread_mutex_t lock;
-	pthread_cond_t synced;
-	uint64_t renamed; /* renames numbered so far */
-	bool syncing;     /* a directory fsync is running */
-	struct sync_waiter *waiters;
+	struct group_sync data_sync; /* GROUP: syncfs() of the file system */
+	struct group_sync dir_sync;  /* FSYNC, GROUP: fsync() of new/ */
 };
+
+static void
+group_init(struct group_sync *g, int fd, int (*sync)(int))
+{
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->settled, NULL);
+	g->fd = fd;
+	g->sync = sync;
+}
 
 static const char *const subdirs[] = { "tmp", "new", "cur" };
 
@@ -82,8 +101,8 @@ spool_open(const char *dir, enum spool_durability durability, struct buf *err)
 		spool_close(spool);
 		return NULL;
 	}
-	pthread_mutex_init(&spool->lock, NULL);
-	pthread_cond_init(&spool->synced, NULL);
+	group_init(&spool->data_sync, spool->tmp_fd, syncfs);
+	group_init(&spool->dir_sync, spool->new_fd, fsync);
 	return spool;
 }
 
@@ -133,7 +152,7 @@ write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* Write and fsync DIR/tmp/name; on failure nothing is left behind. */
+/* Write DIR/tmp/name (and fsync it in FSYNC mode); on failure nothing is left behind. */
 static int
 spool_write_tmp(struct spool *spool, const char *name, const char *data, size_t len)
 {
@@ -160,9 +179,11 @@ spool_write_tmp(struct spool *spool, const char *name, const char *data, size_t 
 }
 
 /*
- * One writer waiting for its rename to become durable.  The writer that
- * runs an fsync settles every waiter the fsync covered, so each learns the
- * outcome of exactly the fsync that covered its own rename.
+ * Group commit.  Each writer takes a number once its own work is done and
+ * waits until a sync that started after that covers it.  When no sync is
+ * running, the waiter runs the next one itself; it covers every number
+ * taken before it started, and settles each waiter it covered with its
+ * outcome, so every writer learns the result of the sync that covered it.
  */
 struct sync_waiter {
 	uint64_t seq;
@@ -172,9 +193,9 @@ struct sync_waiter {
 };
 
 static void
-spool_settle_waiters(struct spool *spool, uint64_t upto, int error)
+group_settle(struct group_sync *g, uint64_t upto, int error)
 {
-	struct sync_waiter **pp = &spool->waiters;
+	struct sync_waiter **pp = &g->waiters;
 
 	while (*pp != NULL) {
 		struct sync_waiter *w = *pp;
@@ -186,39 +207,32 @@ spool_settle_waiters(struct spool *spool, uint64_t upto, int error)
 			pp = &w->next;
 		}
 	}
-	pthread_cond_broadcast(&spool->synced);
+	pthread_cond_broadcast(&g->settled);
 }
 
-/* Rename and wait until the rename is covered by a directory fsync. */
 static int
-spool_rename_durably(struct spool *spool, const char *name)
+group_sync(struct group_sync *g)
 {
 	struct sync_waiter self = { 0 };
 
-	pthread_mutex_lock(&spool->lock);
-	if (renameat(spool->tmp_fd, name, spool->new_fd, name) < 0) {
-		int saved = errno;
-		pthread_mutex_unlock(&spool->lock);
-		errno = saved;
-		return -1;
-	}
-	self.seq = ++spool->renamed;
-	self.next = spool->waiters;
-	spool->waiters = &self;
+	pthread_mutex_lock(&g->lock);
+	self.seq = ++g->requested;
+	self.next = g->waiters;
+	g->waiters = &self;
 	while (!self.done) {
-		if (spool->syncing) {
-			pthread_cond_wait(&spool->synced, &spool->lock);
+		if (g->running) {
+			pthread_cond_wait(&g->settled, &g->lock);
 			continue;
 		}
-		uint64_t target = spool->renamed;
-		spool->syncing = true;
-		pthread_mutex_unlock(&spool->lock);
-		int error = fsync(spool->new_fd) < 0 ? errno : 0;
-		pthread_mutex_lock(&spool->lock);
-		spool->syncing = false;
-		spool_settle_waiters(spool, target, error);
+		uint64_t target = g->requested;
+		g->running = true;
+		pthread_mutex_unlock(&g->lock);
+		int error = g->sync(g->fd) < 0 ? errno : 0;
+		pthread_mutex_lock(&g->lock);
+		g->running = false;
+		group_settle(g, target, error);
 	}
-	pthread_mutex_unlock(&spool->lock);
+	pthread_mutex_unlock(&g->lock);
 	errno = self.error;
 	return self.error ? -1 : 0;
 }
@@ -231,12 +245,14 @@ spool_write(struct spool *spool, const char *data, size_t len, char name[SPOOL_N
 	spool_make_name(spool, name);
 	if (spool_write_tmp(spool, name, data, len) < 0)
 		return -1;
-	if (spool->durability != SPOOL_DURABILITY_FSYNC) {
-		if (renameat(spool->tmp_fd, name, spool->new_fd, name) == 0)
-			return 0;
-	} else if (spool_rename_durably(spool, name) == 0) {
+	/* GROUP: one syncfs makes every event written meanwhile durable. */
+	if (spool->durability == SPOOL_DURABILITY_GROUP && group_sync(&spool->data_sync) < 0)
+		goto undo;
+	if (renameat(spool->tmp_fd, name, spool->new_fd, name) < 0)
+		goto undo;
+	if (spool->durability == SPOOL_DURABILITY_NONE || group_sync(&spool->dir_sync) == 0)
 		return 0;
-	}
+undo:
 	/* Not durable: take it back so the message is retried, not half-recorded. */
 	saved = errno;
 	unlinkat(spool->tmp_fd, name, 0);
