@@ -62,15 +62,6 @@ setup(void **state)
 }
 
 static int
-remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 teardown(void **state)
 {
 	struct fixture *fx = *state;
@@ -78,7 +69,7 @@ teardown(void **state)
 	conn_free(fx->conn); /* ends the message, releasing its policy */
 	policy_uninstall();
 	if (fx->dir[0] != '\0')
-		nftw(fx->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+		unit_remove_tree(fx->dir);
 	free(fx);
 	return 0;
 }

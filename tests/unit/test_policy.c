@@ -85,21 +85,8 @@ make_dir(void **state)
 static int
 remove_dir(void **state)
 {
-	char path[PATH_MAX];
-	struct dirent *entry;
-	DIR *d = opendir(dir);
-
 	(void)state;
-	if (d == NULL)
-		return -1;
-	while ((entry = readdir(d)) != NULL) {
-		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	return rmdir(dir);
+	return unit_remove_tree(dir);
 }
 
 /* text with every "@KEYS@" replaced by the directory holding the test keys. */

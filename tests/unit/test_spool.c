@@ -90,21 +90,12 @@ setup(void **state)
 }
 
 static int
-remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 teardown(void **state)
 {
 	struct fixture *fx = *state;
 
 	umask(fx->umask_saved);
-	nftw(fx->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unit_remove_tree(fx->root);
 	free(fx);
 	return 0;
 }
@@ -366,7 +357,7 @@ spool_open_fails_with_reason_when_layout_cannot_exist(void **state)
 		struct spool *spool;
 
 		/* Each case in a clean root. */
-		nftw(fx->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		unit_remove_tree(fx->root);
 		assert_int_equal(mkdir(fx->root, 0700), 0);
 		prepare_open_failure(fx, c);
 		if (*c->dir == '\0')

@@ -23,11 +23,8 @@ make_dir(void **state)
 static int
 remove_dir(void **state)
 {
-	char cmd[64];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return unit_remove_tree(dir);
 }
 
 static void

@@ -13,4 +13,7 @@
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Remove a directory and everything below it (rm -rf); 0 or -1. */
+int unit_remove_tree(const char *path);
+
 #endif
