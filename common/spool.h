@@ -11,9 +11,9 @@
  * spool_write() writes to tmp/, fsyncs the file, renames it into new/ and
  * makes the rename durable before it returns, so once it returns 0 the
  * event survives a crash or power loss, and a consumer never sees a half
- * file.  Syncs are shared (group commit): writers that arrive while
- * another writer's sync runs wait for the next one, and one sync releases
- * them all.
+ * file.  Directory fsyncs are shared (group commit): writers that rename
+ * while another writer's fsync runs wait for the next one, and one fsync
+ * releases them all.
  *
  * Names sort by creation time: "SECONDS.MICROS.PPID_SEQ.json", SEQ zero-padded
  * to ten digits so that writes within one microsecond sort in order.
@@ -27,8 +27,7 @@
 #include "common/buf.h"
 
 enum spool_durability {
-	SPOOL_DURABILITY_GROUP, /* durable before returning, syncs shared by writers (default) */
-	SPOOL_DURABILITY_FSYNC, /* durable before returning, one fsync per event */
+	SPOOL_DURABILITY_FSYNC, /* durable before returning; directory fsyncs shared (default) */
 	SPOOL_DURABILITY_NONE,  /* leave flushing to the kernel: lost on power loss */
 };
 

@@ -28,7 +28,7 @@ const char *const policy_facility_choices[] = { "mail",   "daemon", "local0", "l
 	                                        "local2", "local3", "local4", "local5",
 	                                        "local6", "local7", NULL };
 static const char *const canon_choices[] = { "simple", "relaxed", NULL };
-static const char *const durability_choices[] = { "group", "fsync", "none", NULL };
+static const char *const durability_choices[] = { "fsync", "none", NULL };
 static const char *const shape_choices[] = { "event", "notification", NULL };
 const char *const policy_algorithm_choices[] = { "rsa-sha256", "ed25519-sha256", NULL };
 
@@ -198,12 +198,11 @@ static const struct setting events_settings[] = {
 	  "Takes effect at restart.",
 	  .def_string = "/var/spool/mailward/events", .check = check_absolute_path },
 	{ "durability", SETTING_CHOICE, P(durability),
-	  "group: an event is on disk before its message is accepted; messages\n"
-	  "finishing together share the disk syncs (syncfs of the spool's file\n"
-	  "system, then one directory fsync).  fsync: the same guarantee with one\n"
-	  "fsync per event, slower.  none: fastest, but events of the last seconds\n"
-	  "are lost if the machine loses power.",
-	  .def_string = "group", .choices = durability_choices },
+	  "fsync: an event is on disk before its message is accepted (messages\n"
+	  "finishing together share the directory fsync).  none: about twice the\n"
+	  "throughput, but events of the last seconds are lost if the machine\n"
+	  "loses power.",
+	  .def_string = "fsync", .choices = durability_choices },
 	{ "shape", SETTING_CHOICE, P(event_shape),
 	  "event: SES event publishing (eventType); notification: SES notifications\n"
 	  "(notificationType).",

@@ -321,7 +321,7 @@ static const struct error_case choice_cases[] = {
 	{ "failure action", "failure = {\n  spool_unwritable = \"drop\";\n};\n",
 	  "FILE:2: failure.spool_unwritable: \"drop\" is not one of: accept, tempfail, reject\n" },
 	{ "durability", "events = {\n  durability = \"sync\";\n};\n",
-	  "FILE:2: events.durability: \"sync\" is not one of: group, fsync, none\n" },
+	  "FILE:2: events.durability: \"sync\" is not one of: fsync, none\n" },
 	{ "event shape", "events = {\n  shape = \"\";\n};\n",
 	  "FILE:2: events.shape: \"\" is not one of: event, notification\n" },
 	{ "signing algorithm in a group-list element",
@@ -647,7 +647,7 @@ static const struct error_case several_cases[] = {
 	  "prefix\n"
 	  "FILE:8: domains[1].key: \"k.pem\" must be an absolute path\n"
 	  "FILE:11: streams[1].bulk: expected true or false, not a string\n"
-	  "FILE:14: events.durability: \"sync\" is not one of: group, fsync, none\n"
+	  "FILE:14: events.durability: \"sync\" is not one of: fsync, none\n"
 	  "FILE:17: store.path: \"mailward.db\" must be an absolute path\n" },
 };
 
@@ -970,7 +970,7 @@ defaults_are_the_documented_values(void **state)
 	assert_int_equal(p->bounce_domains.count, 0);
 	assert_int_equal(p->complaint_addresses.count, 0);
 	assert_string_equal(p->spool_dir, "/var/spool/mailward/events");
-	assert_int_equal(p->durability, SPOOL_DURABILITY_GROUP);
+	assert_int_equal(p->durability, SPOOL_DURABILITY_FSYNC);
 	assert_int_equal(p->event_shape, EVENT_SHAPE_EVENT);
 	assert_int_equal(p->max_header_bytes, 16384);
 	assert_string_equal(p->store_path, "/var/lib/mailward/mailward.db");

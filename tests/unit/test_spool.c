@@ -30,7 +30,6 @@
 #include "tests/unit/unit.h"
 
 static const char *const durability_names[] = {
-	[SPOOL_DURABILITY_GROUP] = "group",
 	[SPOOL_DURABILITY_FSYNC] = "fsync",
 	[SPOOL_DURABILITY_NONE] = "none",
 };
@@ -422,7 +421,7 @@ spool_write_stores_exact_bytes_in_new_and_leaves_tmp_empty(void **state)
 {
 	struct fixture *fx = *state;
 
-	for (int d = SPOOL_DURABILITY_GROUP; d <= SPOOL_DURABILITY_NONE; d++) {
+	for (int d = SPOOL_DURABILITY_FSYNC; d <= SPOOL_DURABILITY_NONE; d++) {
 		char dir[256], new_dir[256], names[ARRAY_LEN(payloads)][SPOOL_NAME_MAX];
 		struct spool *spool;
 
@@ -511,7 +510,6 @@ struct order_case {
 };
 
 static const struct order_case order_cases[] = {
-	{ "group, real clock", SPOOL_DURABILITY_GROUP, false, 60 },
 	{ "fsync, real clock", SPOOL_DURABILITY_FSYNC, false, 60 },
 	{ "none, real clock", SPOOL_DURABILITY_NONE, false, 300 },
 	{ "none, 12 writes in one microsecond", SPOOL_DURABILITY_NONE, true, 12 },
@@ -644,7 +642,7 @@ spool_write_from_8_threads_keeps_every_event_intact(void **state)
 {
 	struct fixture *fx = *state;
 
-	for (int d = SPOOL_DURABILITY_GROUP; d <= SPOOL_DURABILITY_NONE; d++) {
+	for (int d = SPOOL_DURABILITY_FSYNC; d <= SPOOL_DURABILITY_NONE; d++) {
 		struct writer *writers = calloc(WRITER_THREADS, sizeof(*writers));
 		char *all[WRITER_THREADS * WRITES_PER_THREAD];
 		char dir[256], new_dir[256];
@@ -702,10 +700,8 @@ struct failure_case {
 };
 
 static const struct failure_case failure_cases[] = {
-	{ "new/ removed, group", FAIL_NEW_REMOVED, SPOOL_DURABILITY_GROUP, ENOENT },
 	{ "new/ removed, fsync", FAIL_NEW_REMOVED, SPOOL_DURABILITY_FSYNC, ENOENT },
 	{ "new/ removed, none", FAIL_NEW_REMOVED, SPOOL_DURABILITY_NONE, ENOENT },
-	{ "file size limit, group", FAIL_FILE_SIZE_LIMIT, SPOOL_DURABILITY_GROUP, EFBIG },
 	{ "file size limit, fsync", FAIL_FILE_SIZE_LIMIT, SPOOL_DURABILITY_FSYNC, EFBIG },
 	{ "file size limit, none", FAIL_FILE_SIZE_LIMIT, SPOOL_DURABILITY_NONE, EFBIG },
 };
@@ -930,7 +926,7 @@ spool_reader_polling_new_never_sees_partial_event(void **state)
 {
 	struct fixture *fx = *state;
 
-	for (int d = SPOOL_DURABILITY_GROUP; d <= SPOOL_DURABILITY_NONE; d++) {
+	for (int d = SPOOL_DURABILITY_FSYNC; d <= SPOOL_DURABILITY_NONE; d++) {
 		struct poll_run *run = calloc(1, sizeof(*run));
 		char dir[256], new_dir[256];
 		pthread_t writer, reader;
