@@ -110,6 +110,20 @@ out_byte(struct out *o, unsigned char c)
 }
 
 static void
+out_bytes(struct out *o, const unsigned char *data, size_t len)
+{
+	while (len > 0) {
+		if (o->len == sizeof(o->data))
+			out_flush(o);
+		size_t n = sizeof(o->data) - o->len < len ? sizeof(o->data) - o->len : len;
+		memcpy(o->data + o->len, data, n);
+		o->len += n;
+		data += n;
+		len -= n;
+	}
+}
+
+static void
 out_content(struct out *o, unsigned char c)
 {
 	struct dkim_body *b = o->body;
@@ -142,6 +156,22 @@ out_line_end(struct out *o)
 	}
 }
 
+/* Bytes that end a run of plain text: line ends, and white space under relaxed. */
+static const unsigned char stops_relaxed[256] = { ['\r'] = 1, ['\n'] = 1, [' '] = 1, ['\t'] = 1 };
+static const unsigned char stops_simple[256] = { ['\r'] = 1, ['\n'] = 1 };
+
+/* Bytes from data on that canonicalization passes through unchanged. */
+static size_t
+plain_run(const unsigned char *data, size_t len, bool relaxed)
+{
+	const unsigned char *stops = relaxed ? stops_relaxed : stops_simple;
+	size_t n = 0;
+
+	while (n < len && !stops[data[n]])
+		n++;
+	return n;
+}
+
 void
 dkim_body_update(struct dkim_body *body, const unsigned char *data, size_t len)
 {
@@ -158,14 +188,19 @@ dkim_body_update(struct dkim_body *body, const unsigned char *data, size_t len)
 			}
 			out_content(&o, '\r'); /* a bare CR is content */
 		}
-		if (c == '\r')
+		if (c == '\r') {
 			body->saw_cr = true;
-		else if (c == '\n')
+		} else if (c == '\n') {
 			out_line_end(&o);
-		else if (relaxed && is_wsp(c))
+		} else if (relaxed && is_wsp(c)) {
 			body->pending_space = true;
-		else
+		} else {
+			/* Plain bytes come in runs: emit the first, copy the rest as they are. */
+			size_t run = plain_run(data + i + 1, len - i - 1, relaxed);
 			out_content(&o, c);
+			out_bytes(&o, data + i + 1, run);
+			i += run;
+		}
 	}
 	out_flush(&o);
 }
