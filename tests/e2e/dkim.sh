@@ -79,7 +79,7 @@ refused_by_all() {
 }
 verdicts() { cat "$1.dkimpy" "$1.maildkim" "$1.opendkim" 2>/dev/null | sed 's/^/# /'; }
 
-plan 45
+plan 50
 
 # ------------------------------------------------------ part one: corpus
 corpus=$work/corpus
@@ -150,6 +150,21 @@ if verify_all "$corpus/big.signed"; then
 else
 	fail "20 MB attachment, relaxed/simple: all three verifiers pass" "$(verdicts "$corpus/big.signed")"
 fi
+
+# x= (signing.expire): valid for a day, and already expired.
+"$build/tests/tools/dkim-sign-file" -x 86400 -k "$rsa_key:rsa-sha256:example.com:rsa" \
+	-k "$ed_key:ed25519-sha256:example.com:ed" <"$corpus/plain.eml" >"$corpus/expiring.signed"
+if verify_all "$corpus/expiring.signed" && grep -q ' x=' "$corpus/expiring.signed"; then
+	pass "a signature with x= one day ahead: all three verifiers pass"
+else
+	fail "a signature with x= one day ahead: all three verifiers pass" "$(verdicts "$corpus/expiring.signed")"
+fi
+"$build/tests/tools/dkim-sign-file" -t -7200 -x 3600 -k "$rsa_key:rsa-sha256:example.com:rsa" \
+	<"$corpus/plain.eml" >"$corpus/expired.signed"
+# dkimpy (1.1.4) does not check x= against the clock; the other two do.
+check "an expired signature (x= an hour ago) fails Mail::DKIM and opendkim-testmsg" bash -c "
+	! perl '$top/tests/lib/dkim-verify.pl' --dns '$DNS_ADDR' '$corpus/expired.signed' >/dev/null 2>&1 &&
+	! bash '$top/tests/lib/dkim-verify-opendkim.sh' --dns '$DNS_ADDR' '$corpus/expired.signed' >/dev/null 2>&1"
 
 # Negative controls on a good signature.
 good=$corpus/plain.relaxed-relaxed.signed
@@ -324,6 +339,14 @@ send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
 	--add-header "X-SES-CONFIGURATION-SET: nosuchstream" >/dev/null
 check "a message naming an unknown stream gets the configured tempfail" \
 	grep -q '451 4.3.0 mailward: unknown sending stream' "$SEND_LOG"
+
+SEND_SUBJECT="from a domain without a key"
+send_mail 127.0.0.1 "$PF_PORT" carol@example.org bob@example.net >/dev/null
+check "mail from a domain without a key is delivered unsigned (signing.unsigned = accept)" \
+	sink_wait_count 6 30
+file=$(sink_message_files | tail -1)
+check "... with no DKIM-Signature" bash -c "! grep -q '^DKIM-Signature:' '$file'"
+check "... and the log says why" grep -q "dkim=none (no key for From domain example.org)" "$state/log"
 
 if ! done_testing; then
 	sed 's/^/# /' "$state/log" | tail -30

@@ -4,7 +4,8 @@
  * A test driver, not a product tool: lets the verifier tests exercise the
  * signer on any message without an MTA.
  *
- *   dkim-sign-file [-c header/body] -k KEY:ALG:DOMAIN:SELECTOR [-k ...] < in > out
+ *   dkim-sign-file [-c header/body] [-t OFFSET] [-x SECONDS] -k KEY:ALG:DOMAIN:SELECTOR [-k ...] <
+ * in > out
  *
  * Header fields are read as an MTA hands them to a milter that asked for
  * leading spaces (value = everything after the colon, folded lines joined
@@ -82,11 +83,17 @@ main(int argc, char **argv)
 	struct signer signers[8];
 	size_t nsigners = 0;
 	enum dkim_canon hc = DKIM_CANON_RELAXED, bc = DKIM_CANON_RELAXED;
+	long expire = 0;
+	time_t stamp = time(NULL);
 	struct buf msg = BUF_INIT, err = BUF_INIT;
 	int c;
 
-	while ((c = getopt(argc, argv, "c:k:")) != -1) {
-		if (c == 'c') {
+	while ((c = getopt(argc, argv, "c:k:t:x:")) != -1) {
+		if (c == 't') {
+			stamp += atol(optarg); /* t= relative to now */
+		} else if (c == 'x') {
+			expire = atol(optarg);
+		} else if (c == 'c') {
 			hc = strncmp(optarg, "simple", 6) == 0 ? DKIM_CANON_SIMPLE
 			                                       : DKIM_CANON_RELAXED;
 			const char *slash = strchr(optarg, '/');
@@ -134,7 +141,8 @@ main(int argc, char **argv)
 			.body_canon = bc,
 			.sign_headers = dkim_default_sign_headers,
 			.oversign_headers = dkim_default_oversign_headers,
-			.timestamp = time(NULL),
+			.timestamp = stamp,
+			.expire_after = expire,
 		};
 		struct buf value = BUF_INIT;
 		if (dkim_signature(&signers[i].key, &p, headers, count, bh[bc], &value, &err) < 0) {
