@@ -139,7 +139,7 @@ MILTER_PID='' MILTER_NAME='' COUNT_PID=''
 stop_pid() { # PID NAME: TERM, bounded wait, KILL; only a process we started
 	local pid=$1
 	[[ -n $pid ]] || return 0
-	if _pf_pid_alive "$pid"; then
+	if pid_alive "$pid"; then
 		kill -TERM "$pid" 2>/dev/null
 		if ! wait_until 15 _pf_pid_gone "$pid"; then
 			note "$2 ($pid) did not stop on TERM; killing it"
@@ -262,7 +262,7 @@ start_milter() { # SYSTEM
 	mailward-*) "$MAILWARD" -f -c "$B/$sys.conf" </dev/null >>"$log" 2>&1 & ;;
 	esac
 	MILTER_PID=$!
-	if ! wait_until 15 milter_listening || ! _pf_pid_alive "$MILTER_PID"; then
+	if ! wait_until 15 milter_listening || ! pid_alive "$MILTER_PID"; then
 		note "$sys did not start listening on $(milter_spec "$sys"); its log:"
 		tail -n 20 "$log" >&2
 		return 1

@@ -248,6 +248,9 @@
 # Internal helpers
 # ---------------------------------------------------------------------------
 
+# shellcheck source=../lib/proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/proc.sh"
+
 _pf_err() { printf 'postfix-lib: %s\n' "$*" >&2; }
 
 _pf_need_setup() {
@@ -255,30 +258,6 @@ _pf_need_setup() {
         _pf_err "pf_setup has not been run"
         return 1
     fi
-}
-
-_pf_now_us() {
-    local t=${EPOCHREALTIME//[!0-9]/}
-    printf '%s' "$t"
-}
-
-wait_until() {
-    local secs=${1:?wait_until SECONDS COMMAND...}
-    shift
-    if [[ ! $secs =~ ^[0-9]+$ ]]; then
-        _pf_err "wait_until: SECONDS must be an integer: $secs"
-        return 2
-    fi
-    local deadline=$(( $(_pf_now_us) + secs * 1000000 ))
-    while :; do
-        if "$@"; then
-            return 0
-        fi
-        if (( $(_pf_now_us) >= deadline )); then
-            return 1
-        fi
-        sleep 0.1
-    done
 }
 
 # _pf_port_listening PORT: is there a TCP listener on PORT (any address)?
@@ -289,24 +268,12 @@ _pf_port_listening() {
                       END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# _pf_pid_alive PID: the process exists and is not a zombie.  (A daemonised
-# master is reparented to PID 1; in containers PID 1 may be slow to reap it,
-# and kill -0 succeeds on a zombie.)
-_pf_pid_alive() {
-    local st
-    [[ ${1:-} =~ ^[0-9]+$ ]] || return 1
-    read -r st 2>/dev/null <"/proc/$1/stat" || return 1
-    st=${st##*) }
-    st=${st%% *}
-    [[ $st != Z && $st != X ]]
-}
-
-_pf_pid_gone() { ! _pf_pid_alive "$1"; }
+_pf_pid_gone() { ! pid_alive "$1"; }
 
 _pf_pids_gone() {
     local p
     for p in "$@"; do
-        _pf_pid_alive "$p" && return 1
+        pid_alive "$p" && return 1
     done
     return 0
 }
@@ -613,7 +580,7 @@ pf_master_pid() {
     [[ -n ${PF_QUEUE:-} && -r $PF_QUEUE/pid/master.pid ]] || return 1
     read -r pid <"$PF_QUEUE/pid/master.pid" 2>/dev/null || return 1
     [[ $pid =~ ^[0-9]+$ ]] || return 1
-    _pf_pid_alive "$pid" || return 1
+    pid_alive "$pid" || return 1
     [[ $(cat "/proc/$pid/comm" 2>/dev/null) == master ]] || return 1
     printf '%s\n' "$pid"
 }
@@ -746,7 +713,7 @@ pf_cleanup() {
 # SMTP sink (Postfix's smtp-sink)
 # ---------------------------------------------------------------------------
 
-sink_running() { _pf_pid_alive "${SINK_PID:-}"; }
+sink_running() { pid_alive "${SINK_PID:-}"; }
 
 _sink_ready() {
     sink_running && _pf_port_listening "$SINK_PORT"
@@ -779,7 +746,7 @@ sink_stop() {
     if [[ -z $pid && -n ${PF_WORK:-} && -r $PF_WORK/sink.pid ]]; then
         read -r pid <"$PF_WORK/sink.pid" || pid=
     fi
-    if [[ -n $pid ]] && _pf_pid_alive "$pid" \
+    if [[ -n $pid ]] && pid_alive "$pid" \
         && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == smtp-sink ]]; then
         kill -TERM "$pid" 2>/dev/null
         if ! wait_until 5 _pf_pid_gone "$pid"; then

@@ -194,7 +194,7 @@ stopped_clean() {
     master=$(pf_master_pid) || return 1
     pf_stop
     sink_stop
-    ! _pf_pid_alive "$master" || return 1
+    ! pid_alive "$master" || return 1
     [[ -z $(_pf_instance_pids) ]] || return 1
     ! _pf_port_listening "$PF_PORT" && ! _pf_port_listening "$PF_SUBMISSION_PORT" \
         && ! _pf_port_listening "$SINK_PORT"
@@ -207,7 +207,7 @@ system_untouched() {
     [[ $now == "$sys_main_cf_before" ]] || return 1
     if [[ -r /var/spool/postfix/pid/master.pid ]]; then
         read -r pid </var/spool/postfix/pid/master.pid
-        ! _pf_pid_alive "$pid" || return 1
+        ! pid_alive "$pid" || return 1
     fi
     return 0
 }

@@ -218,6 +218,9 @@
 # Internal helpers
 # ---------------------------------------------------------------------------
 
+# shellcheck source=proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
+
 _dns_err() { printf 'dns-lib: %s\n' "$*" >&2; }
 
 _DNS_DEFAULT_ADDR=127.0.53.2
@@ -228,39 +231,6 @@ _dns_need_setup() {
         _dns_err "dns_setup has not been run"
         return 1
     fi
-}
-
-_dns_now_us() {
-    local t=${EPOCHREALTIME//[!0-9]/}
-    printf '%s' "$t"
-}
-
-# _dns_wait SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds
-# (0) or SECONDS have passed (1).  Own name: tap.sh and postfix-lib.sh
-# define different wait_until functions.
-_dns_wait() {
-    local secs=$1
-    shift
-    local deadline=$(( $(_dns_now_us) + secs * 1000000 ))
-    while :; do
-        if "$@"; then
-            return 0
-        fi
-        if (( $(_dns_now_us) >= deadline )); then
-            return 1
-        fi
-        sleep 0.1
-    done
-}
-
-# _dns_pid_alive PID: exists and is not a zombie.
-_dns_pid_alive() {
-    local st
-    [[ ${1:-} =~ ^[0-9]+$ ]] || return 1
-    read -r st 2>/dev/null <"/proc/$1/stat" || return 1
-    st=${st##*) }
-    st=${st%% *}
-    [[ $st != Z && $st != X ]]
 }
 
 # _dns_instance_pids: every NSD process of this instance.  All of them
@@ -628,7 +598,7 @@ dns_record() {
 }
 
 dns_running() {
-    [[ -n ${_DNS_PID:-} ]] && _dns_pid_alive "$_DNS_PID"
+    [[ -n ${_DNS_PID:-} ]] && pid_alive "$_DNS_PID"
 }
 
 dns_start() {
@@ -663,7 +633,7 @@ dns_start() {
         >>"$DNS_DIR/nsd.out"
     nsd -d -c "$DNS_CONF" </dev/null >>"$DNS_DIR/nsd.out" 2>&1 &
     _DNS_PID=$!
-    if ! _dns_wait 15 _dns_ready; then
+    if ! wait_until 15 _dns_ready; then
         if dns_running; then
             _dns_err "NSD (pid $_DNS_PID) does not answer on $DNS_ADDR:$DNS_PORT"
         else
@@ -704,7 +674,7 @@ dns_reload() {
         fi
     done
     (( ${#changed[@]} > 0 )) || return 0
-    if ! _dns_wait 15 _dns_serials_current "${changed[@]}"; then
+    if ! wait_until 15 _dns_serials_current "${changed[@]}"; then
         _dns_err "NSD does not serve the new serial of: ${changed[*]}"
         dns_diag 15
         return 1
@@ -727,13 +697,13 @@ dns_stop() {
     if dns_running; then
         kill -TERM "$_DNS_PID" 2>/dev/null || true
     fi
-    if ! _dns_wait 10 _dns_instance_gone; then
+    if ! wait_until 10 _dns_instance_gone; then
         _dns_err "NSD did not exit after SIGTERM; killing it"
         mapfile -t pids < <(_dns_instance_pids)
         for p in "${pids[@]}"; do
             kill -KILL "$p" 2>/dev/null || true
         done
-        _dns_wait 5 _dns_instance_gone || {
+        wait_until 5 _dns_instance_gone || {
             _dns_err "NSD processes survive SIGKILL: $(_dns_instance_pids | tr '\n' ' ')"
         }
     fi

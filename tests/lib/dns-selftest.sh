@@ -400,7 +400,7 @@ pid=$_DNS_PID
 st=0
 dns_stop || st=$?
 ok_if "dns_stop" "$st"
-[[ -z $(_dns_instance_pids) ]] && ! _dns_pid_alive "$pid" && ! _dns_port_taken
+[[ -z $(_dns_instance_pids) ]] && ! pid_alive "$pid" && ! _dns_port_taken
 ok_if "no NSD process left and $DNS_ADDR:$DNS_PORT is free" $? \
     "left: $(_dns_instance_pids | tr '\n' ' ')"
 [[ $(findmnt -n -o TARGET,SOURCE /etc/resolv.conf 2>/dev/null || true) == "$mounts_before" &&

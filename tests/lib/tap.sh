@@ -3,6 +3,7 @@
 #   plan N | ok COND-STATUS "description" | pass/fail "description"
 #   check "description" command args...   (ok when the command succeeds)
 #   done_testing                            (exit status: 0 only if all passed)
+#   wait_until SECONDS command...           (bounded polling, from proc.sh)
 # Automake's tap-driver reads the output; tools/check sums it up.
 
 TAP_COUNT=0
@@ -43,12 +44,6 @@ skip_all() {
 	echo "1..0 # SKIP $*"
 	exit 0
 }
-# wait_until SECONDS command...: poll every 0.1 s, bounded.
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.1
-	done
-}
+# wait_until, pid_alive, now_us
+# shellcheck source=proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
