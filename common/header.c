@@ -20,7 +20,7 @@ addrlist_push(struct addrlist *out, const char *start, const char *end)
 		end--;
 	if (end == start)
 		return;
-	out->items = xreallocarray(out->items, out->count + 1, sizeof(char *));
+	out->items = xgrow(out->items, out->count, sizeof(char *));
 	/* Unfold (RFC 5322 2.2.3): drop CR and LF; the white space after them stays. */
 	char *item = xmalloc((size_t)(end - start) + 1), *q = item;
 	for (const char *p = start; p < end; p++)

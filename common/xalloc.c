@@ -55,6 +55,14 @@ xreallocarray(void *ptr, size_t count, size_t size)
 	return xrealloc(ptr, count * size);
 }
 
+void *
+xgrow(void *array, size_t count, size_t size)
+{
+	if (count >= 8 && (count & (count - 1)) != 0)
+		return array; /* still room: capacity is the next power of two */
+	return xreallocarray(array, count < 8 ? 8 : count * 2, size);
+}
+
 char *
 xstrdup(const char *s)
 {

@@ -130,7 +130,7 @@ msg_set_qid(struct msg *msg, const char *qid)
 void
 msg_add_rcpt(struct msg *msg, const char *rcpt)
 {
-	msg->rcpts = xreallocarray(msg->rcpts, msg->rcpt_count + 1, sizeof(char *));
+	msg->rcpts = xgrow(msg->rcpts, msg->rcpt_count, sizeof(char *));
 	msg->rcpts[msg->rcpt_count++] = address_strip_brackets(rcpt);
 }
 
@@ -165,7 +165,7 @@ void
 msg_add_header(struct msg *msg, const char *name, const char *value)
 {
 	msg_note_common(msg, name, value);
-	msg->headers = xreallocarray(msg->headers, msg->header_count + 1, sizeof(struct header));
+	msg->headers = xgrow(msg->headers, msg->header_count, sizeof(struct header));
 	msg->headers[msg->header_count].name = xstrdup(name);
 	msg->headers[msg->header_count].value = xstrdup(value);
 	msg->header_count++;

@@ -75,7 +75,7 @@ parse_tags(struct msg *msg, const char *value)
 			            (int)len, pair);
 			continue;
 		}
-		msg->tags = xreallocarray(msg->tags, msg->tag_count + 1, sizeof(struct header));
+		msg->tags = xgrow(msg->tags, msg->tag_count, sizeof(struct header));
 		msg->tags[msg->tag_count].name = xstrndup(name, nlen);
 		msg->tags[msg->tag_count].value = xstrndup(val, vlen);
 		msg->tag_count++;

@@ -12,7 +12,7 @@
 static void
 edit_push(struct msg *msg, enum edit_kind kind, const char *name, const char *value, int index)
 {
-	msg->edits = xreallocarray(msg->edits, msg->edit_count + 1, sizeof(struct edit));
+	msg->edits = xgrow(msg->edits, msg->edit_count, sizeof(struct edit));
 	msg->edits[msg->edit_count++] = (struct edit){
 		.kind = kind,
 		.name = xstrdup(name),
