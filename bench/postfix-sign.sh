@@ -25,8 +25,8 @@ bench/results/postfix-sign-DATE.md).
   -r R              repeats per cell; the table shows medians (default 1)
   --systems LIST    comma separated, from: none opendkim mailward-rsa
                     mailward-ed25519 mailward-dual (default: all five)
-  --work DIR        work directory (default /tmp/mailward-postfix-bench);
-                    wiped at start if a previous run made it, removed at exit
+  --work DIR        work directory (default: a new /tmp/mailward-postfix-bench.XXXXXX);
+                    an old one from a finished run is wiped; removed at exit
   --keep            keep the work directory (logs, sink sample, configs)
   --quick           a smoke run: n=300, 20 warm-up, 5 sample, 30 latency
   --warmup W        warm-up messages before each measured run (default 50)
@@ -57,7 +57,7 @@ MAILWARD=${MAILWARD:-$top/mailward}
 PY=/usr/bin/python3
 ALL_SYSTEMS=none,opendkim,mailward-rsa,mailward-ed25519,mailward-dual
 
-N='' C=8 SIZES=3,100 R=1 SYSTEMS=$ALL_SYSTEMS WORK=/tmp/mailward-postfix-bench
+N='' C=8 SIZES=3,100 R=1 SYSTEMS=$ALL_SYSTEMS WORK=''
 WARMUP='' SAMPLE='' LAT='' DURABILITY=fsync KEEP=0 QUICK=0 INSTALL=1 TRANSPORT=inet
 while (($# > 0)); do
 	case $1 in
@@ -96,7 +96,7 @@ IFS=, read -r -a systems <<<"$SYSTEMS"
 for s in "${systems[@]}"; do
 	[[ ,$ALL_SYSTEMS, == *,"$s",* ]] || die "unknown system: $s (known: $ALL_SYSTEMS)"
 done
-[[ $WORK == /* ]] || WORK=$PWD/$WORK
+[[ -z $WORK || $WORK == /* ]] || WORK=$PWD/$WORK
 
 # ------------------------------------------------------------ dependencies
 (($(id -u) == 0)) || die "must run as root (Postfix's master needs it)"
@@ -127,8 +127,17 @@ fi
 . "$top/tests/e2e/postfix-lib.sh"
 
 # ---------------------------------------------------------------- work dir
-if [[ -e $WORK ]]; then
+# A fresh directory per run by default, so that two runs (say, from two
+# sessions) never share a Postfix instance or wipe each other's files.
+if [[ -z $WORK ]]; then
+	WORK=$(mktemp -d /tmp/mailward-postfix-bench.XXXXXX) || die "mktemp failed"
+elif [[ -e $WORK ]]; then
 	if [[ -f $WORK/.postfix-lib-workdir ]]; then
+		# Never wipe the directory of a run that is still going.
+		if [[ -r $WORK/spool/pid/master.pid ]] &&
+			pid_alive "$(cat "$WORK/spool/pid/master.pid" 2>/dev/null)"; then
+			die "$WORK belongs to a run in progress (its Postfix is running)"
+		fi
 		rm -rf -- "$WORK" || die "cannot remove the old $WORK"
 	elif [[ -n $(ls -A "$WORK" 2>/dev/null) ]]; then
 		die "$WORK exists and was not made by this script; choose another --work"

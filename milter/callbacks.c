@@ -192,9 +192,12 @@ mw_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsigned 
 	 * No SMFIP_NR_* (no-reply) steps: over TCP they leave libmilter's
 	 * several small writes at end of message waiting on delayed ACKs
 	 * (40 ms a message, measured); the round trips they save cost less.
-	 * Steps without a callback are not sent at all.
+	 * The DATA step stays too, though mailward has no callback for it:
+	 * without it Postfix still sends that step's macros, unanswered, and
+	 * its next write waits 40 ms on a delayed ACK (measured through
+	 * Postfix: p50 47.6 ms with SMFIP_NODATA, 4.4 ms without).
 	 */
-	*want_steps = steps & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+	*want_steps = steps & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NOUNKNOWN);
 	*want_unused0 = 0;
 	*want_unused1 = 0;
 	return SMFIS_CONTINUE;
