@@ -55,12 +55,6 @@ log_enabled(enum log_level level)
 	return (int)level <= atomic_load(&log_level);
 }
 
-const char *
-log_level_name(enum log_level level)
-{
-	return level_names[level];
-}
-
 /*
  * One write(2) per line to stderr, so lines from concurrent threads never
  * interleave.

@@ -53,7 +53,4 @@ void log_fatal(int status, const char *fmt, ...) __attribute__((format(printf, 2
 /* Broken internal invariant: log and abort(). */
 void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* Name <-> level, for the policy file. */
-const char *log_level_name(enum log_level level);
-
 #endif

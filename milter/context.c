@@ -134,27 +134,27 @@ msg_add_rcpt(struct msg *msg, const char *rcpt)
 	msg->rcpts[msg->rcpt_count++] = address_strip_brackets(rcpt);
 }
 
-static const char *const common_names[COMMON_HEADER_COUNT] = {
-	[COMMON_FROM] = "From",
-	[COMMON_TO] = "To",
-	[COMMON_CC] = "Cc",
-	[COMMON_REPLY_TO] = "Reply-To",
-	[COMMON_DATE] = "Date",
-	[COMMON_SUBJECT] = "Subject",
-	[COMMON_MESSAGE_ID] = "Message-ID",
+static const struct common_field common_fields[COMMON_HEADER_COUNT] = {
+	[COMMON_FROM] = { "From", "from", true },
+	[COMMON_TO] = { "To", "to", true },
+	[COMMON_CC] = { "Cc", "cc", true },
+	[COMMON_REPLY_TO] = { "Reply-To", "replyTo", true },
+	[COMMON_DATE] = { "Date", "date", false },
+	[COMMON_SUBJECT] = { "Subject", "subject", false },
+	[COMMON_MESSAGE_ID] = { "Message-ID", "messageId", false },
 };
 
-const char *
-common_header_name(enum common_header which)
+const struct common_field *
+common_field(enum common_header which)
 {
-	return common_names[which];
+	return &common_fields[which];
 }
 
 static void
 msg_note_common(struct msg *msg, const char *name, const char *value)
 {
 	for (int i = 0; i < COMMON_HEADER_COUNT; i++) {
-		if (msg->common[i] == NULL && strcasecmp(name, common_names[i]) == 0) {
+		if (msg->common[i] == NULL && strcasecmp(name, common_fields[i].header) == 0) {
 			msg->common[i] = xstrdup(value + strspn(value, " \t"));
 			return;
 		}

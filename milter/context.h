@@ -87,7 +87,13 @@ void msg_set_qid(struct msg *msg, const char *qid);
 void msg_add_rcpt(struct msg *msg, const char *rcpt);
 /* value exactly as after the colon; events trim and truncate, signing needs it all. */
 void msg_add_header(struct msg *msg, const char *name, const char *value);
-const char *common_header_name(enum common_header which);
+/* Each common header: its name, its SES commonHeaders key, whether it lists addresses. */
+struct common_field {
+	const char *header;
+	const char *key;
+	bool addresses;
+};
+const struct common_field *common_field(enum common_header which);
 bool msg_has_header(const struct msg *msg, const char *name);
 
 /* Strip one pair of angle brackets, as MTAs pass envelope addresses. */

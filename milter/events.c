@@ -13,24 +13,6 @@
 #include "common/xalloc.h"
 #include "milter/events.h"
 
-/* SES's commonHeaders keys, in the order of enum common_header. */
-static const char *const common_keys[COMMON_HEADER_COUNT] = {
-	[COMMON_FROM] = "from",
-	[COMMON_TO] = "to",
-	[COMMON_CC] = "cc",
-	[COMMON_REPLY_TO] = "replyTo",
-	[COMMON_DATE] = "date",
-	[COMMON_SUBJECT] = "subject",
-	[COMMON_MESSAGE_ID] = "messageId",
-};
-
-static bool
-common_is_address_list(enum common_header which)
-{
-	return which == COMMON_FROM || which == COMMON_TO || which == COMMON_CC ||
-	       which == COMMON_REPLY_TO;
-}
-
 /* A JSON string from outside text, repaired if it is not valid UTF-8. */
 static json_t *
 json_text(const char *s)
@@ -74,12 +56,12 @@ common_headers(const struct msg *msg)
 	json_t *common = json_object();
 
 	for (int i = 0; i < COMMON_HEADER_COUNT; i++) {
+		const struct common_field *f = common_field(i);
 		const char *value = msg->common[i];
 		if (value == NULL)
 			continue;
-		json_object_set_new(common, common_keys[i],
-		                    common_is_address_list(i) ? address_array(value)
-		                                              : json_text(value));
+		json_object_set_new(common, f->key,
+		                    f->addresses ? address_array(value) : json_text(value));
 	}
 	return common;
 }
