@@ -1,0 +1,32 @@
+/*
+ * dns_impl - what a resolver backend provides (dns_unbound.c, dns_static.c)
+ *
+ * dns.c owns the parts every backend shares (budgets, answers, names); a
+ * backend fills in one answer for one name and type within a time limit.
+ */
+#ifndef MW_DNS_IMPL_H
+#define MW_DNS_IMPL_H
+
+#include "common/dns.h"
+
+struct dns_ops {
+	/* Fill ans (status included) within timeout_ms milliseconds. */
+	void (*lookup)(struct dns_resolver *resolver, const char *name, enum dns_type type,
+	               unsigned timeout_ms, struct dns_answer *ans);
+	void (*free)(struct dns_resolver *resolver);
+};
+
+struct dns_resolver {
+	const struct dns_ops *ops;
+	unsigned query_timeout_ms;
+	unsigned message_budget_ms;
+};
+
+/* Monotonic clock in microseconds. */
+int64_t dns_now_us(void);
+/* Append one record to an answer (copies data, adds a NUL after it). */
+void dns_answer_add(struct dns_answer *ans, const void *data, size_t len, uint16_t pref);
+/* Set TEMPFAIL with a reason. */
+void dns_answer_tempfail(struct dns_answer *ans, const char *reason);
+
+#endif
