@@ -77,9 +77,9 @@ struct dns_config {
 	size_t n_nameservers;
 	struct dns_forward_zone *zones; /* per-zone forwarders (split horizon) */
 	size_t n_zones;
-	unsigned query_timeout_ms;   /* one lookup */
-	unsigned message_budget_ms;  /* all lookups for one message */
-	bool dnssec;                 /* validate with trust_anchor_file */
+	unsigned query_timeout_ms;  /* one lookup */
+	unsigned message_budget_ms; /* all lookups for one message */
+	bool dnssec;                /* validate with trust_anchor_file */
 	const char *trust_anchor_file;
 };
 

@@ -84,7 +84,7 @@ static_free(struct dns_resolver *resolver)
 	free(st);
 }
 
-static const struct dns_ops static_ops = {static_lookup, static_free};
+static const struct dns_ops static_ops = { static_lookup, static_free };
 
 struct dns_resolver *
 dns_static_new(void)
@@ -144,8 +144,7 @@ dns_static_addr(struct dns_resolver *resolver, const char *name, const char *add
 }
 
 void
-dns_static_mx(struct dns_resolver *resolver, const char *name, uint16_t pref,
-              const char *exchange)
+dns_static_mx(struct dns_resolver *resolver, const char *name, uint16_t pref, const char *exchange)
 {
 	dns_static_add(resolver, name, DNS_T_MX, exchange, strlen(exchange), pref);
 }
