@@ -3,8 +3,11 @@
  *
  * Order matters: control headers go and a missing Message-ID or
  * Feedback-ID comes first, so the signatures cover exactly what leaves;
- * the Send event is made durable before anything is changed; then every
- * change goes to the MTA in one burst with the verdict (milter/edits.h).
+ * the Send event goes to the spool before signing, so that its flush to
+ * disk runs while we sign, and is committed (durable, published) before
+ * anything is changed, or withdrawn if the message is not accepted after
+ * all; then every change goes to the MTA in one burst with the verdict
+ * (milter/edits.h).
  */
 #include "config.h"
 
@@ -77,26 +80,40 @@ sign_message(SMFICTX *ctx, struct msg *msg, struct buf *signed_by)
 	return verdict;
 }
 
-/* Make the Send event durable; SMFIS_CONTINUE when it is. */
 static sfsistat
-record_send(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg,
-            char name[SPOOL_NAME_MAX])
+spool_failure(SMFICTX *ctx, const struct services *svc, struct msg *msg)
+{
+	char detail[512];
+
+	snprintf(detail, sizeof(detail), "Send event not written to %s: %s", spool_dir(svc->spool),
+	         strerror(errno));
+	return verdict_on_failure(ctx, msg->policy->on_spool_unwritable, msg->qid,
+	                          "event spool unwritable", detail);
+}
+
+/* Hand the Send event to the spool; its flush starts now. */
+static sfsistat
+begin_send_event(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg,
+                 struct spool_entry **entry)
 {
 	size_t len = 0;
 	char *event = event_send_json(conn, msg, &len);
-	char detail[512];
 
 	if (event == NULL)
 		return verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
 		                          "internal error", "cannot build the Send event");
-	if (spool_write(svc->spool, event, len, name) < 0) {
-		snprintf(detail, sizeof(detail), "Send event not written to %s: %s",
-		         spool_dir(svc->spool), strerror(errno));
-		free(event);
-		return verdict_on_failure(ctx, msg->policy->on_spool_unwritable, msg->qid,
-		                          "event spool unwritable", detail);
-	}
+	*entry = spool_begin(svc->spool, event, len);
 	free(event);
+	return *entry != NULL ? SMFIS_CONTINUE : spool_failure(ctx, svc, msg);
+}
+
+/* Wait until the Send event is durable and publish it; SMFIS_CONTINUE when it is. */
+static sfsistat
+commit_send_event(SMFICTX *ctx, const struct services *svc, struct msg *msg,
+                  struct spool_entry *entry, char name[SPOOL_NAME_MAX])
+{
+	if (spool_commit(svc->spool, entry, name) < 0)
+		return spool_failure(ctx, svc, msg);
 	return SMFIS_CONTINUE;
 }
 
@@ -119,6 +136,7 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 {
 	struct buf signed_by = BUF_INIT, mail_from = BUF_INIT;
 	char event[SPOOL_NAME_MAX] = "";
+	struct spool_entry *entry = NULL;
 	sfsistat verdict = SMFIS_CONTINUE;
 
 	if (control_unknown_stream(msg) != NULL)
@@ -126,10 +144,14 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	if (verdict == SMFIS_CONTINUE)
 		verdict = prepare_headers(ctx, msg);
 	if (verdict == SMFIS_CONTINUE)
+		verdict = begin_send_event(ctx, svc, conn, msg, &entry);
+	if (verdict == SMFIS_CONTINUE)
 		verdict = sign_message(ctx, msg, &signed_by);
 	if (verdict == SMFIS_CONTINUE) {
 		mailfrom_rewrite(msg, &mail_from);
-		verdict = record_send(ctx, svc, conn, msg, event);
+		verdict = commit_send_event(ctx, svc, msg, entry, event);
+	} else {
+		spool_abandon(svc->spool, entry); /* not accepted: no Send event */
 	}
 	if (verdict == SMFIS_CONTINUE)
 		verdict = apply_edits(ctx, conn, msg);

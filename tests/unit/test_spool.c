@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -751,11 +752,11 @@ spool_write_failure_returns_error_and_leaves_nothing_behind(void **state)
 			rc = spool_write(spool, "{}\n", 3, name);
 			err = errno;
 		} else {
-			/* At the limit is fine; one byte more is not. */
-			write_under_size_limit(spool, big, FSIZE_LIMIT, name, &rc, &err);
+			/* Under the limit is fine (the journal record too); over it is not. */
+			write_under_size_limit(spool, big, FSIZE_LIMIT - 200, name, &rc, &err);
 			if (rc != 0)
 				fail_msg("%s: %d bytes under a %d-byte limit: %s", c->what,
-				         FSIZE_LIMIT, FSIZE_LIMIT, strerror(err));
+				         FSIZE_LIMIT - 200, FSIZE_LIMIT, strerror(err));
 			write_under_size_limit(spool, big, FSIZE_LIMIT + 1, name, &rc, &err);
 		}
 		if (rc != -1)
@@ -960,6 +961,166 @@ spool_reader_polling_new_never_sees_partial_event(void **state)
 	}
 }
 
+/* ------------------------------------------------------ journal and crashes */
+
+#define CRASH_EVENTS 40
+
+static void
+crash_event(int i, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "{\"crash\":%d,\"pad\":\"%0*d\"}\n", i, 100 + i * 7, i);
+}
+
+/*
+ * A child process writes events (each acknowledged by spool_write) and one
+ * withdrawn event, then dies without closing the spool: no checkpoint ran.
+ * Names go to the parent through a pipe.
+ */
+static void
+crash_child(const char *dir, int out_fd)
+{
+	struct buf err = BUF_INIT;
+	struct spool *spool = spool_open(dir, SPOOL_DURABILITY_FSYNC, &err);
+	char data[512], name[SPOOL_NAME_MAX];
+
+	if (spool == NULL)
+		_exit(2);
+	for (int i = 0; i < CRASH_EVENTS; i++) {
+		crash_event(i, data, sizeof(data));
+		if (spool_write(spool, data, strlen(data), name) != 0)
+			_exit(3);
+		if (write(out_fd, name, SPOOL_NAME_MAX) != SPOOL_NAME_MAX)
+			_exit(4);
+	}
+	struct spool_entry *e = spool_begin(spool, "{\"withdrawn\":1}\n", 16);
+	if (e == NULL)
+		_exit(5);
+	spool_abandon(spool, e);
+	_exit(0);
+}
+
+static void
+spool_recovers_acknowledged_events_after_a_crash(void **state)
+{
+	struct fixture *fx = *state;
+	char names[CRASH_EVENTS][SPOOL_NAME_MAX], path[256], data[512];
+	int pipe_fds[2], status;
+	struct spool *spool;
+	pid_t pid;
+
+	assert_int_equal(pipe(pipe_fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pipe_fds[0]);
+		crash_child(fx->spool, pipe_fds[1]);
+	}
+	close(pipe_fds[1]);
+	for (int i = 0; i < CRASH_EVENTS; i++)
+		assert_int_equal(read(pipe_fds[0], names[i], SPOOL_NAME_MAX), SPOOL_NAME_MAX);
+	close(pipe_fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* What a power loss can do to files that were never flushed one by one. */
+	path_of(path, sizeof(path), fx->spool, "new");
+	for (int i = 0; i < CRASH_EVENTS; i += 3) {
+		char file[512];
+		snprintf(file, sizeof(file), "%s/%.63s", path, names[i]);
+		if (i % 2 == 0)
+			assert_int_equal(truncate(file, 0), 0); /* data lost */
+		else
+			assert_int_equal(unlink(file), 0); /* rename lost */
+	}
+	/* A consumer already took one, intact, into cur/. */
+	{
+		char from[512], to[512];
+		snprintf(from, sizeof(from), "%s/new/%.63s", fx->spool, names[1]);
+		snprintf(to, sizeof(to), "%s/cur/%.63s", fx->spool, names[1]);
+		assert_int_equal(rename(from, to), 0);
+	}
+
+	spool = open_or_fail(fx->spool, SPOOL_DURABILITY_FSYNC);
+	path_of(path, sizeof(path), fx->spool, "new");
+	for (int i = 0; i < CRASH_EVENTS; i++) {
+		crash_event(i, data, sizeof(data));
+		if (i == 1) {
+			char cur[256];
+			path_of(cur, sizeof(cur), fx->spool, "cur");
+			assert_file_holds(cur, names[i], data, strlen(data));
+		} else {
+			assert_file_holds(path, names[i], data, strlen(data));
+		}
+	}
+	/* Exactly the acknowledged events: the withdrawn one did not come back. */
+	assert_int_equal(count_entries(fx->spool, "new"), CRASH_EVENTS - 1);
+	assert_int_equal(count_entries(fx->spool, "tmp"), 0);
+	spool_close(spool);
+	/* A clean close leaves no journal behind. */
+	assert_int_equal(count_entries(fx->spool, "journal"), 0);
+}
+
+static void
+spool_checkpoint_drops_the_journal_and_abandon_withdraws(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool *spool = open_or_fail(fx->spool, SPOOL_DURABILITY_FSYNC);
+	char name[SPOOL_NAME_MAX], jdir[256];
+	struct spool_entry *kept, *dropped;
+	struct stat st;
+
+	kept = spool_begin(spool, "{\"kept\":1}\n", 11);
+	dropped = spool_begin(spool, "{\"dropped\":1}\n", 14);
+	assert_non_null(kept);
+	assert_non_null(dropped);
+	/* Not visible before commit. */
+	assert_int_equal(count_entries(fx->spool, "new"), 0);
+	spool_abandon(spool, dropped);
+	assert_int_equal(spool_commit(spool, kept, name), 0);
+	assert_int_equal(count_entries(fx->spool, "new"), 1);
+	assert_int_equal(count_entries(fx->spool, "tmp"), 0);
+
+	spool_checkpoint(spool);
+	/* The journal that held both is gone; what remains (current, spare) is empty. */
+	path_of(jdir, sizeof(jdir), fx->spool, "journal");
+	DIR *dp = opendir(jdir);
+	struct dirent *d;
+	assert_non_null(dp);
+	while ((d = readdir(dp)) != NULL) {
+		char file[512];
+		if (!is_entry(d))
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", jdir, d->d_name);
+		assert_int_equal(stat(file, &st), 0);
+		assert_int_equal(st.st_size, 0);
+	}
+	closedir(dp);
+	spool_close(spool);
+}
+
+/* A torn last record (a write nobody was told succeeded) is ignored. */
+static void
+spool_recovery_ignores_a_torn_tail(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool *spool = open_or_fail(fx->spool, SPOOL_DURABILITY_FSYNC);
+	char path[512];
+	FILE *f;
+
+	spool_close(spool);
+	snprintf(path, sizeof(path), "%s/journal/0000000000000100", fx->spool);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("E 1.000001.P1_0000000001.json 8\n{\"a\":1}\n\n", f);
+	fputs("E 1.000002.P1_0000000002.json 500\n{\"torn", f);
+	fclose(f);
+	spool = open_or_fail(fx->spool, SPOOL_DURABILITY_FSYNC);
+	path_of(path, sizeof(path), fx->spool, "new");
+	assert_file_holds(path, "1.000001.P1_0000000001.json", "{\"a\":1}\n", 8);
+	assert_int_equal(count_entries(fx->spool, "new"), 1);
+	spool_close(spool);
+}
+
 int
 main(void)
 {
@@ -980,6 +1141,12 @@ main(void)
 		    spool_write_failure_returns_error_and_leaves_nothing_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(spool_reader_polling_new_never_sees_partial_event,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(spool_recovers_acknowledged_events_after_a_crash,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    spool_checkpoint_drops_the_journal_and_abandon_withdraws, setup, teardown),
+		cmocka_unit_test_setup_teardown(spool_recovery_ignores_a_torn_tail, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests_name("spool", tests, NULL, NULL);
 }

@@ -1,0 +1,322 @@
+/*
+ * spool_journal - journal records and crash recovery; see spool_journal.h.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/spool_journal.h"
+#include "common/xalloc.h"
+
+static int
+write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A failed append must not leave half a record for later ones to follow. */
+static int
+cut_back(int fd, off_t end)
+{
+	int saved = errno;
+
+	if (ftruncate(fd, end) == 0)
+		lseek(fd, end, SEEK_SET);
+	errno = saved;
+	return -1;
+}
+
+int
+journal_append_event(int fd, off_t end, const char *name, const char *data, size_t len,
+                     off_t *new_end)
+{
+	char head[128];
+	int n = snprintf(head, sizeof(head), "E %s %zu\n", name, len);
+
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (write_all(fd, head, (size_t)n) < 0 || write_all(fd, data, len) < 0 ||
+	    write_all(fd, "\n", 1) < 0)
+		return cut_back(fd, end);
+	*new_end = end + n + (off_t)len + 1;
+	return 0;
+}
+
+int
+journal_append_void(int fd, off_t end, const char *name, off_t *new_end)
+{
+	char rec[128];
+	int n = snprintf(rec, sizeof(rec), "V %s\n", name);
+
+	if (n < 0 || (size_t)n >= sizeof(rec)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (write_all(fd, rec, (size_t)n) < 0)
+		return cut_back(fd, end);
+	*new_end = end + n;
+	return 0;
+}
+
+void
+journal_file_name(uint64_t number, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%016" PRIu64, number);
+}
+
+int
+journal_create(int journal_dir_fd, uint64_t number)
+{
+	char name[32];
+	int fd;
+
+	journal_file_name(number, name, sizeof(name));
+	fd =
+	    openat(journal_dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	if (fsync(journal_dir_fd) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* ------------------------------------------------------------ recovery */
+
+struct record {
+	bool withdrawn;
+	char name[128];
+	const char *data; /* events only */
+	size_t len;
+};
+
+struct recovery {
+	struct record *records;
+	size_t count;
+	char **contents; /* journal files read, kept while records point into them */
+	size_t n_contents;
+};
+
+static char *
+read_file_at(int dir_fd, const char *name, size_t *len)
+{
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	ssize_t n;
+	int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	buf_append(&b, "", 0);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(&b, chunk, (size_t)n);
+	close(fd);
+	if (n < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	return b.data;
+}
+
+/* One record at p (end at lim) into rec; its length, or 0 at a torn or bad record. */
+static size_t
+parse_record(const char *p, const char *lim, struct record *rec)
+{
+	const char *nl = memchr(p, '\n', (size_t)(lim - p));
+	char kind, name[128];
+	size_t len = 0;
+	char line[200];
+	int fields;
+
+	if (nl == NULL || (size_t)(nl - p) >= sizeof(line))
+		return 0;
+	memcpy(line, p, (size_t)(nl - p));
+	line[nl - p] = '\0';
+	memset(rec, 0, sizeof(*rec));
+	fields = sscanf(line, "%c %127s %zu", &kind, name, &len);
+	if (fields < 2 || (kind == 'E' && fields < 3))
+		return 0;
+	if (strchr(name, '/') != NULL || name[0] == '.')
+		return 0;
+	memcpy(rec->name, name, sizeof(name));
+	if (kind == 'V') {
+		rec->withdrawn = true;
+		return (size_t)(nl + 1 - p);
+	}
+	if (kind != 'E' || (size_t)(lim - (nl + 1)) < len + 1 || nl[1 + len] != '\n')
+		return 0;
+	rec->data = nl + 1;
+	rec->len = len;
+	return (size_t)(nl + 1 - p) + len + 1;
+}
+
+static void
+parse_journal(struct recovery *r, const char *data, size_t len)
+{
+	const char *p = data, *lim = data + len;
+	struct record rec;
+	size_t used;
+
+	while (p < lim && (used = parse_record(p, lim, &rec)) > 0) {
+		r->records = xgrow(r->records, r->count, sizeof(*r->records));
+		r->records[r->count++] = rec;
+		p += used;
+	}
+}
+
+static bool
+withdrawn(const struct recovery *r, const char *name)
+{
+	for (size_t i = 0; i < r->count; i++)
+		if (r->records[i].withdrawn && strcmp(r->records[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Does dir_fd/name hold exactly these bytes? */
+static bool
+holds(int dir_fd, const char *name, const char *data, size_t len)
+{
+	size_t got_len = 0;
+	char *got = read_file_at(dir_fd, name, &got_len);
+	bool same = got != NULL && got_len == len && memcmp(got, data, len) == 0;
+
+	free(got);
+	return same;
+}
+
+static int
+publish(int tmp_fd, int new_fd, const struct record *rec)
+{
+	int fd = openat(tmp_fd, rec->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, rec->data, rec->len) < 0 || fsync(fd) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) < 0)
+		return -1;
+	return renameat(tmp_fd, rec->name, new_fd, rec->name);
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Journal file names in dir, sorted (equal width: number order). */
+static char **
+list_journals(int dir_fd, size_t *count)
+{
+	int fd = dup(dir_fd);
+	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+	char **names = NULL;
+	struct dirent *d;
+
+	*count = 0;
+	if (dp == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	rewinddir(dp);
+	while ((d = readdir(dp)) != NULL) {
+		if (strlen(d->d_name) != 16 || strspn(d->d_name, "0123456789") != 16)
+			continue;
+		names = xgrow(names, *count, sizeof(*names));
+		names[(*count)++] = xstrdup(d->d_name);
+	}
+	closedir(dp);
+	if (*count > 1)
+		qsort(names, *count, sizeof(*names), compare_names);
+	return names;
+}
+
+int64_t
+journal_recover(int journal_dir_fd, int tmp_fd, int new_fd, int cur_fd, unsigned long *recovered,
+                struct buf *err)
+{
+	struct recovery r = { 0 };
+	size_t n_files = 0;
+	char **files = list_journals(journal_dir_fd, &n_files);
+	int64_t highest = 0, result = 0;
+
+	*recovered = 0;
+	for (size_t i = 0; i < n_files; i++) {
+		size_t len = 0;
+		char *data = read_file_at(journal_dir_fd, files[i], &len);
+
+		if (data == NULL) {
+			buf_printf(err, "cannot read journal %s: %s", files[i], strerror(errno));
+			result = -1;
+			goto out;
+		}
+		r.contents = xgrow(r.contents, r.n_contents, sizeof(*r.contents));
+		r.contents[r.n_contents++] = data;
+		parse_journal(&r, data, len);
+		highest = (int64_t)strtoull(files[i], NULL, 10);
+	}
+	for (size_t i = 0; i < r.count; i++) {
+		const struct record *rec = &r.records[i];
+
+		if (rec->withdrawn || withdrawn(&r, rec->name) ||
+		    holds(new_fd, rec->name, rec->data, rec->len) ||
+		    holds(cur_fd, rec->name, rec->data, rec->len))
+			continue;
+		if (publish(tmp_fd, new_fd, rec) < 0) {
+			buf_printf(err, "cannot recover event %s: %s", rec->name, strerror(errno));
+			result = -1;
+			goto out;
+		}
+		(*recovered)++;
+	}
+	if (*recovered > 0 && fsync(new_fd) < 0) {
+		buf_printf(err, "cannot sync recovered events: %s", strerror(errno));
+		result = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < n_files; i++)
+		unlinkat(journal_dir_fd, files[i], 0);
+	if (n_files > 0)
+		fsync(journal_dir_fd);
+	result = highest;
+out:
+	for (size_t i = 0; i < n_files; i++)
+		free(files[i]);
+	free(files);
+	for (size_t i = 0; i < r.n_contents; i++)
+		free(r.contents[i]);
+	free(r.contents);
+	free(r.records);
+	return result;
+}
