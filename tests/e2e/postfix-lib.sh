@@ -47,6 +47,7 @@
 # user can traverse it; its parents must be traversable too, /tmp is fine):
 #
 #     WORKDIR/etc/main.cf, master.cf   config_directory (PF_DIR), generated
+#     WORKDIR/etc/sasl/                smtpd.conf + sasldb2 (SASL mode only)
 #     WORKDIR/spool/                   queue_directory (PF_QUEUE)
 #     WORKDIR/data/                    data_directory
 #     WORKDIR/log/maillog              maillog_file (PF_LOG), via postlogd
@@ -61,7 +62,7 @@
 #   "-o syslog_name=postfix/submission -o milter_macro_daemon_name=ORIGINATING"
 #   (milters see {daemon_name}=ORIGINATING there, and the default
 #   milter_macro_daemon_name=$myhostname, i.e. mx.test.example, on PF_PORT).
-#   No SASL/TLS.
+#   No TLS; no SASL unless PF_SASL=1 (below).
 #   If the host has ::1 (PF_IPV6=auto, the default) both also listen on
 #   [::1] (inet_protocols=all); PF_IPV6=0 before pf_setup disables that.
 # * mynetworks = 127.0.0.0/8 [::1]/128: every loopback client may relay.
@@ -78,6 +79,34 @@
 #   (connect/command/content).
 # * compatibility_level = 3.6, myhostname = mx.test.example, no chroot.
 #
+# SASL mode (opt-in: PF_SASL=1 before pf_setup)
+# * SMTP AUTH (Cyrus SASL, smtpd_sasl_type = cyrus) on the submission
+#   service only, which then relays for authenticated clients only:
+#   "-o smtpd_sasl_auth_enable=yes
+#    -o smtpd_relay_restrictions=permit_sasl_authenticated,reject"
+#   (the shape of Postfix's sample master.cf).  The smtp service (PF_PORT)
+#   offers no AUTH and still relays for mynetworks.
+# * Users live in a Berkeley DB sasldb, PF_SASL_DB = PF_DIR/sasl/sasldb2
+#   (add them with pf_sasl_user), next to Cyrus's smtpd.conf in
+#   PF_SASL_DIR = PF_DIR/sasl: pwcheck_method: auxprop, auxprop_plugin:
+#   sasldb, sasldb_path: PF_SASL_DB, mech_list: PLAIN LOGIN.  No saslauthd;
+#   the system's /etc/sasldb2 and /etc/postfix/sasl are never read.
+# * AUTH PLAIN/LOGIN over plain TCP: there is no TLS, so
+#   smtpd_tls_auth_only = no and smtpd_sasl_security_options = noanonymous
+#   (plaintext mechanisms allowed).  Never in production: there the
+#   submission service needs "-o smtpd_tls_security_level=encrypt
+#   -o smtpd_tls_auth_only=yes" so passwords never cross the wire in clear.
+# * smtpd runs as user postfix and unchrooted here, so the sasldb is
+#   root:postfix 0640 and found by its absolute path.  (A chrooted smtpd,
+#   as in Debian's default master.cf, needs the sasldb and smtpd.conf
+#   inside the chroot, /var/spool/postfix.)
+# * Milters see the login in {auth_authen} (and {auth_type} PLAIN/LOGIN)
+#   at MAIL FROM; Postfix logs "sasl_method=PLAIN, sasl_username=LOGIN".
+#   A wrong password gets "535 5.7.8 Error: authentication failed" and
+#   swaks exit status 28; an unauthenticated client gets "554 5.7.1
+#   <RCPT>: Recipient address rejected: Access denied" (status 24), so its
+#   mail never reaches a milter's end of message.
+#
 # ---------------------------------------------------------------------------
 # Functions
 # ---------------------------------------------------------------------------
@@ -88,7 +117,13 @@
 #     PF_SUBMISSION_PORT, SINK_PORT, SINK_DIR, SINK_LOG, PF_IPV6 (0/1).
 #     Ports: a caller may preset PF_PORT, PF_SUBMISSION_PORT and/or
 #     SINK_PORT; the others are picked with pf_free_ports.  PF_IPV6=auto|0|1
-#     may be preset too.  Does not start anything.
+#     may be preset too, and PF_SASL=1 (SASL mode, above; then also sets
+#     PF_SASL_DIR and PF_SASL_DB).  Does not start anything.
+# pf_sasl_user LOGIN PASSWORD
+#     SASL mode: add (or change) a user in the sasldb.  LOGIN is what the
+#     client sends, USER@REALM, e.g. alice@example.com (saslpasswd2 -u
+#     REALM USER); it is also what milters get as {auth_authen}.  Takes
+#     effect at once, with no reload: Cyrus opens the sasldb per lookup.
 # pf_free_ports [N]
 #     Print N (default 1) distinct free TCP ports (space separated).  Ports
 #     are picked at random in 20000-32767 (below Linux's ephemeral range, so
@@ -243,6 +278,14 @@
 #   MAIL); pf_conf smtpd_delay_open_until_valid_rcpt=no makes it available
 #   from MAIL on.  (Documented Postfix behaviour; the selftest has no milter
 #   and does not check it.)
+# * Debian's Postfix (3.7.11-0+deb12u1) looks for the Cyrus application
+#   file (smtpd.conf) in $config_directory/sasl and /usr/lib/sasl only, and
+#   ignores cyrus_sasl_config_path (a Debian patch, seen with strace: it
+#   never opened the configured directory).  Upstream Postfix uses
+#   cyrus_sasl_config_path.  SASL mode puts smtpd.conf in PF_DIR/sasl and
+#   sets cyrus_sasl_config_path to that same directory, so both agree;
+#   without it Cyrus silently fell back to /etc/sasldb2 and every mechanism
+#   it has.
 
 # ---------------------------------------------------------------------------
 # Internal helpers
@@ -413,6 +456,10 @@ pf_setup() {
         1|yes) PF_IPV6=1 ;;
         *) PF_IPV6=0 ;;
     esac
+    case ${PF_SASL:-0} in
+        1|yes) PF_SASL=1 ;;
+        *) PF_SASL=0 ;;
+    esac
 
     local need=0 ports
     [[ -n ${PF_PORT:-} ]] || need=$((need + 1))
@@ -428,6 +475,9 @@ pf_setup() {
 
     _pf_write_main_cf || return 1
     _pf_write_master_cf || return 1
+    if (( PF_SASL )); then
+        _pf_write_sasl || return 1
+    fi
     _pf_cool_config || return 1
     # Catch config mistakes now rather than at start.
     if ! postconf -c "$PF_DIR" -n >/dev/null 2>"$PF_WORK/log/postconf.err" \
@@ -437,6 +487,56 @@ pf_setup() {
         return 1
     fi
     export PF_WORK PF_DIR PF_QUEUE PF_LOG PF_PORT PF_SUBMISSION_PORT SINK_PORT SINK_DIR
+}
+
+# _pf_write_sasl: SASL mode's Cyrus configuration and an empty sasldb.
+# smtpd (user postfix) reads both by absolute path: nothing is chrooted.
+_pf_write_sasl() {
+    PF_SASL_DIR=$PF_DIR/sasl
+    PF_SASL_DB=$PF_SASL_DIR/sasldb2
+    export PF_SASL_DIR PF_SASL_DB
+    { mkdir -p "$PF_SASL_DIR" && chmod 755 "$PF_SASL_DIR"; } || return 1
+    # smtpd asks Cyrus for the application "smtpd" (smtpd_sasl_path), so
+    # Cyrus reads smtpd.conf from the configuration path (see the quirks).
+    cat >"$PF_SASL_DIR/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+sasldb_path: $PF_SASL_DB
+mech_list: PLAIN LOGIN
+EOF
+    # Create the database with a throw-away user, then delete the user, so
+    # that a lookup before the first pf_sasl_user finds an empty sasldb
+    # rather than a missing file.
+    _pf_saslpasswd x -c -u postfix-lib.invalid placeholder || return 1
+    _pf_saslpasswd '' -d -u postfix-lib.invalid placeholder || return 1
+}
+
+# _pf_saslpasswd PASSWORD ARGS...: saslpasswd2 on PF_SASL_DB, then make the
+# file readable by smtpd (group postfix) and nobody else: it holds passwords.
+_pf_saslpasswd() {
+    local password=$1 err=$PF_WORK/log/saslpasswd.err
+    shift
+    # -p: the password is the first line of stdin (no TTY prompt).
+    if ! printf '%s\n' "$password" | saslpasswd2 -f "$PF_SASL_DB" -p "$@" 2>"$err"; then
+        _pf_err "saslpasswd2 $* failed:"
+        sed 's/^/postfix-lib:   /' "$err" >&2
+        return 1
+    fi
+    chown root:postfix "$PF_SASL_DB" && chmod 640 "$PF_SASL_DB"
+}
+
+pf_sasl_user() {
+    _pf_need_setup || return 1
+    local login=${1:?pf_sasl_user LOGIN PASSWORD} password=${2?pf_sasl_user LOGIN PASSWORD}
+    if [[ ${PF_SASL:-0} != 1 ]]; then
+        _pf_err "pf_sasl_user: SASL mode is off (set PF_SASL=1 before pf_setup)"
+        return 1
+    fi
+    if [[ $login != ?*@?* ]]; then
+        _pf_err "pf_sasl_user: expected LOGIN as USER@REALM, got: $login"
+        return 1
+    fi
+    _pf_saslpasswd "$password" -c -u "${login##*@}" "${login%@*}"
 }
 
 _pf_write_main_cf() {
@@ -504,6 +604,25 @@ smtpd_soft_error_limit = 100
 smtpd_hard_error_limit = 100
 smtp_connect_timeout = 5s
 EOF
+    (( PF_SASL )) || return 0
+    cat >>"$PF_DIR/main.cf" <<EOF
+
+# --- SASL mode: Cyrus with a sasldb; master.cf enables AUTH on the
+# submission service only.  Plaintext AUTH without TLS is for this loopback
+# test instance only; production needs smtpd_tls_auth_only = yes.
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = $PF_DIR/sasl
+smtpd_sasl_security_options = noanonymous
+smtpd_tls_auth_only = no
+EOF
+}
+
+# SASL mode's overrides of the submission service, each on its own line.
+_pf_submission_sasl_opts() {
+    (( PF_SASL )) || return 0
+    printf '\n  -o smtpd_sasl_auth_enable=yes'
+    printf '\n  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject'
 }
 
 _pf_write_master_cf() {
@@ -514,7 +633,7 @@ _pf_write_master_cf() {
 $PF_PORT         inet  n       -       n       -       -       smtpd
 $PF_SUBMISSION_PORT inet n     -       n       -       -       smtpd
   -o syslog_name=postfix/submission
-  -o milter_macro_daemon_name=ORIGINATING
+  -o milter_macro_daemon_name=ORIGINATING$(_pf_submission_sasl_opts)
 pickup           unix  n       -       n       60      1       pickup
 cleanup          unix  n       -       n       -       0       cleanup
 qmgr             unix  n       -       n       300     1       qmgr
