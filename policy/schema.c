@@ -198,10 +198,10 @@ static const struct setting events_settings[] = {
 	  "Takes effect at restart.",
 	  .def_string = "/var/spool/mailward/events", .check = check_absolute_path },
 	{ "durability", SETTING_CHOICE, P(durability),
-	  "fsync: an event is on disk before its message is accepted (messages\n"
-	  "finishing together share the directory fsync).  none: about twice the\n"
-	  "throughput, but events of the last seconds are lost if the machine\n"
-	  "loses power.",
+	  "fsync: an event is on disk before its message is accepted (a write-ahead\n"
+	  "journal in spool_dir/journal; messages finishing together share one\n"
+	  "flush).  none: faster, but events of the last seconds are lost if the\n"
+	  "machine loses power.",
 	  .def_string = "fsync", .choices = durability_choices },
 	{ "shape", SETTING_CHOICE, P(event_shape),
 	  "event: SES event publishing (eventType); notification: SES notifications\n"
