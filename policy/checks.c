@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,4 +165,31 @@ check_token(const char *value, char *err, size_t errlen)
 		}
 	}
 	return true;
+}
+
+/* A DNS server: "ADDR" or "ADDR@PORT", IPv4 or IPv6 literal (as libunbound takes it). */
+bool
+check_nameserver(const char *value, char *err, size_t errlen)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char bytes[16];
+	const char *at = strchr(value, '@');
+	size_t len = at ? (size_t)(at - value) : strlen(value);
+	char *end = NULL;
+
+	if (len == 0 || len >= sizeof(addr))
+		goto bad;
+	memcpy(addr, value, len);
+	addr[len] = '\0';
+	if (inet_pton(AF_INET, addr, bytes) != 1 && inet_pton(AF_INET6, addr, bytes) != 1)
+		goto bad;
+	if (at != NULL) {
+		long port = strtol(at + 1, &end, 10);
+		if (end == at + 1 || *end != '\0' || port < 1 || port > 65535)
+			goto bad;
+	}
+	return true;
+bad:
+	snprintf(err, errlen, "\"%s\" is not a DNS server address (ADDR or ADDR@PORT)", value);
+	return false;
 }

@@ -26,26 +26,34 @@ policy_free(struct policy *policy)
 {
 	settings_free(policy_schema, policy);
 	netlist_free(&policy->trusted);
+	netlist_free(&policy->forwarder_nets);
 	free(policy->verp_key_table);
 	free(policy->path);
 	free(policy);
+}
+
+/* A CIDR list already validated by the loader, parsed. */
+static void
+parse_netlist(const struct strlist *texts, struct netlist *out)
+{
+	char err[256];
+
+	out->nets = xcalloc(texts->count + 1, sizeof(struct cidr));
+	for (size_t i = 0; i < texts->count; i++)
+		if (cidr_parse(texts->items[i], &out->nets[out->count], err, sizeof(err)))
+			out->count++;
 }
 
 /* Derived data: parsed forms of validated settings. */
 static void
 policy_derive(struct policy *policy)
 {
-	char err[256];
-
 	policy->verp_key_table = xcalloc(policy->verp_key_count + 1, sizeof(struct verp_key));
 	for (size_t i = 0; i < policy->verp_key_count; i++)
 		policy->verp_key_table[i] = policy->verp_keys[i].key;
 
-	policy->trusted.nets = xcalloc(policy->trusted_networks.count + 1, sizeof(struct cidr));
-	for (size_t i = 0; i < policy->trusted_networks.count; i++)
-		if (cidr_parse(policy->trusted_networks.items[i],
-		               &policy->trusted.nets[policy->trusted.count], err, sizeof(err)))
-			policy->trusted.count++;
+	parse_netlist(&policy->trusted_networks, &policy->trusted);
+	parse_netlist(&policy->forwarders, &policy->forwarder_nets);
 }
 
 /* Rules that span settings; reported against the file. */

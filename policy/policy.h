@@ -44,6 +44,22 @@ struct strlist {
 };
 
 /* domains: the signing table; each entry's key is loaded with the snapshot. */
+enum policy_inbound_mode {
+	INBOUND_ENFORCE, /* honour published DMARC policies */
+	INBOUND_MONITOR, /* evaluate and record, never reject or quarantine */
+	INBOUND_OFF,     /* no inbound checks */
+};
+
+enum policy_length_tag {
+	LENGTH_TAG_ACCEPT, /* verify signatures with l= over the signed part */
+	LENGTH_TAG_IGNORE, /* treat signatures with l= as not verifiable */
+};
+
+enum policy_quarantine {
+	QUARANTINE_HOLD,   /* the MTA's hold queue (smfi_quarantine) */
+	QUARANTINE_HEADER, /* deliver with inbound.quarantine_header added */
+};
+
 struct policy_domain {
 	char *domain; /* "example.com", or "*.example.com" for its subdomains */
 	char *selector;
@@ -64,6 +80,12 @@ struct policy_verp_key {
 	long id;
 	char *file;
 	struct verp_key key;
+};
+
+/* dns.forward_zones: a zone answered by its own servers (split horizon). */
+struct policy_dns_zone {
+	char *zone;
+	struct strlist nameservers;
 };
 
 /* streams: sending streams, the self-hosted form of configuration sets. */
@@ -117,8 +139,30 @@ struct policy {
 	bool add_message_id;
 	int on_unsigned; /* enum policy_action: no key for the From domain */
 
+	/* dns */
+	struct strlist dns_nameservers;
+	struct policy_dns_zone *dns_zones;
+	size_t dns_zone_count;
+	long dns_query_timeout_ms;
+	long dns_message_budget_ms;
+	bool dns_dnssec;
+	char *dns_trust_anchor;
+
 	/* inbound */
 	char *authserv_id;
+	int inbound_mode; /* enum policy_inbound_mode */
+	bool received_spf;
+	long dkim_max_signatures;
+	long dkim_min_rsa_bits;
+	int dkim_length_tag; /* enum policy_length_tag */
+	int quarantine_as;   /* enum policy_quarantine */
+	char *quarantine_header;
+	struct strlist monitor_domains;
+	struct strlist forwarders;
+	struct netlist forwarder_nets; /* forwarders, parsed */
+	bool dmarc_history;
+	char *report_org_name;
+	char *report_email;
 
 	struct policy_stream *streams;
 	size_t stream_count;

@@ -158,9 +158,85 @@ static const struct setting signing_settings[] = {
 	{ NULL },
 };
 
+#define Z(field) offsetof(struct policy_dns_zone, field)
+
+static const struct setting dns_zone_settings[] = {
+	{ "zone", SETTING_STRING, Z(zone), "Zone answered by these servers.", .required = true,
+	  .example = "internal.example.com", .check = check_domain },
+	{ "nameservers", SETTING_STRING_LIST, Z(nameservers), "Its servers (ADDR or ADDR@PORT).",
+	  .check = check_nameserver },
+	{ NULL },
+};
+
+static const struct setting dns_settings[] = {
+	{ "nameservers", SETTING_STRING_LIST, P(dns_nameservers),
+	  "Resolvers to forward queries to (ADDR or ADDR@PORT).  Empty: those of\n"
+	  "/etc/resolv.conf.  Answers are cached in mailward either way.",
+	  .check = check_nameserver },
+	{ "forward_zones", SETTING_GROUP_LIST, P(dns_zones),
+	  "Zones answered by servers of their own.", .children = dns_zone_settings,
+	  .elem_size = sizeof(struct policy_dns_zone), .count_offset = P(dns_zone_count) },
+	{ "query_timeout_ms", SETTING_INT, P(dns_query_timeout_ms),
+	  "One lookup, at most (milliseconds); then it is a temporary failure.", .def_int = 3000,
+	  .min = 10, .max = 60000 },
+	{ "message_budget_ms", SETTING_INT, P(dns_message_budget_ms),
+	  "All lookups for one message (SPF, DKIM keys, DMARC), at most.", .def_int = 8000,
+	  .min = 10, .max = 300000 },
+	{ "dnssec", SETTING_BOOL, P(dns_dnssec),
+	  "Validate answers with DNSSEC; a bogus answer is a temporary failure.",
+	  .def_bool = false },
+	{ "trust_anchor", SETTING_STRING, P(dns_trust_anchor),
+	  "Root trust anchor for dnssec (Debian: dns-root-data).",
+	  .def_string = "/usr/share/dns/root.key", .check = check_absolute_path },
+	{ NULL },
+};
+
+static const char *const inbound_mode_choices[] = { "enforce", "monitor", "off", NULL };
+static const char *const length_tag_choices[] = { "accept", "ignore", NULL };
+static const char *const quarantine_choices[] = { "hold", "header", NULL };
+
 static const struct setting inbound_settings[] = {
 	{ "authserv_id", SETTING_STRING, P(authserv_id),
-	  "authserv-id of Authentication-Results headers; empty: the host name.",
+	  "authserv-id of Authentication-Results headers; empty: the host name.\n"
+	  "Headers that arrive claiming it are removed (forgeries).",
+	  .def_string = "" },
+	{ "mode", SETTING_CHOICE, P(inbound_mode),
+	  "enforce: SPF, DKIM and DMARC, honouring published DMARC policies (reject,\n"
+	  "quarantine).  monitor: the same checks and headers, never a refusal.\n"
+	  "off: no inbound checks.",
+	  .def_string = "enforce", .choices = inbound_mode_choices },
+	{ "received_spf", SETTING_BOOL, P(received_spf),
+	  "Also add a Received-SPF header (RFC 7208 section 9.1).", .def_bool = false },
+	{ "dkim_max_signatures", SETTING_INT, P(dkim_max_signatures),
+	  "DKIM signatures verified per message, at most; more are not looked at.", .def_int = 5,
+	  .min = 1, .max = 50 },
+	{ "dkim_min_rsa_bits", SETTING_INT, P(dkim_min_rsa_bits),
+	  "RSA keys shorter than this fail verification (RFC 8301: 1024).", .def_int = 1024,
+	  .min = 512, .max = 4096 },
+	{ "dkim_length_tag", SETTING_CHOICE, P(dkim_length_tag),
+	  "Signatures with l= (a signed body prefix): accept, or ignore them.",
+	  .def_string = "accept", .choices = length_tag_choices },
+	{ "quarantine", SETTING_CHOICE, P(quarantine_as),
+	  "DMARC p=quarantine: hold (the MTA's hold queue) or header (deliver with\n"
+	  "quarantine_header added, for the mail store's junk rules).",
+	  .def_string = "hold", .choices = quarantine_choices },
+	{ "quarantine_header", SETTING_STRING, P(quarantine_header),
+	  "Header added when quarantine is \"header\".", .def_string = "X-Mailward-Quarantine" },
+	{ "monitor_domains", SETTING_STRING_LIST, P(monitor_domains),
+	  "From domains (or \"*.example.com\") whose DMARC policy is evaluated but\n"
+	  "never enforced.",
+	  .check = check_domain_pattern },
+	{ "forwarders", SETTING_STRING_LIST, P(forwarders),
+	  "Clients (CIDR) that forward mail to us, e.g. mailing lists: evaluated,\n"
+	  "never refused or quarantined for DMARC.",
+	  .check = check_cidr },
+	{ "dmarc_history", SETTING_BOOL, P(dmarc_history),
+	  "Record each DMARC evaluation in the store for aggregate reports\n"
+	  "(mailward report).",
+	  .def_bool = true },
+	{ "report_org_name", SETTING_STRING, P(report_org_name),
+	  "Organisation named in aggregate reports; empty: the authserv-id.", .def_string = "" },
+	{ "report_email", SETTING_STRING, P(report_email), "Contact address in aggregate reports.",
 	  .def_string = "" },
 	{ NULL },
 };
@@ -247,6 +323,8 @@ const struct setting policy_schema[] = {
 	  "back with a token naming the message.  Needs feedback.verp_keys.",
 	  .children = mail_from_settings, .elem_size = sizeof(struct policy_mail_from),
 	  .count_offset = P(mail_from_count) },
+	{ "dns", SETTING_GROUP, 0, "The resolver of the inbound checks.",
+	  .children = dns_settings },
 	{ "inbound", SETTING_GROUP, 0, "Inbound authentication (SPF, DKIM, DMARC).",
 	  .children = inbound_settings },
 	{ "streams", SETTING_GROUP_LIST, P(streams),
