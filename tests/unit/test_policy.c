@@ -390,6 +390,18 @@ static const struct error_case validator_cases[] = {
 	  "FILE:1: trusted_networks: \"2001:db8::/129\": prefix length must be 0 to 128\n" },
 	{ "host name as network", "trusted_networks = [ \"localhost\" ];\n",
 	  "FILE:1: trusted_networks: \"localhost\" is not an IP address or network\n" },
+	/* DNS servers */
+	{ "name server by host name", "dns = {\n  nameservers = [ \"ns1.example.com\" ];\n};\n",
+	  "FILE:2: dns.nameservers: \"ns1.example.com\" is not a DNS server address (ADDR or "
+	  "ADDR@PORT)\n" },
+	{ "name server port out of range",
+	  "dns = {\n  nameservers = [ \"127.0.0.1@70000\" ];\n};\n",
+	  "FILE:2: dns.nameservers: \"127.0.0.1@70000\" is not a DNS server address (ADDR or "
+	  "ADDR@PORT)\n" },
+	{ "query timeout below 10 ms", "dns = {\n  query_timeout_ms = 1;\n};\n",
+	  "FILE:2: dns.query_timeout_ms: 1 is out of range (10 to 60000)\n" },
+	{ "unknown inbound mode", "inbound = {\n  mode = \"strict\";\n};\n",
+	  "FILE:2: inbound.mode: \"strict\" is not one of: enforce, monitor, off\n" },
 	/* domain names */
 	{ "domain starting with a hyphen",
 	  "feedback = {\n  bounce_domains = [ \"-bounces.example.com\" ];\n};\n",
