@@ -43,6 +43,7 @@ struct journal {
 
 struct spool_entry {
 	char name[SPOOL_NAME_MAX];
+	int fd;       /* the unnamed staged file, or -1 when staged as tmp/NAME */
 	uint64_t seq; /* FSYNC: position in the journal flush order */
 	struct journal *journal;
 	bool settled;
@@ -55,6 +56,7 @@ struct spool {
 	int tmp_fd, new_fd, cur_fd, journal_fd; /* directories */
 	enum spool_durability durability;
 	atomic_uint_fast64_t name_seq;
+	atomic_bool no_tmpfile; /* the filesystem refused O_TMPFILE: stage in tmp/ */
 
 	pthread_mutex_t lock;
 	pthread_cond_t work;    /* syncer: something to flush, a rotation, stop */
@@ -406,28 +408,82 @@ write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* Write DIR/tmp/name; on failure nothing is left behind. */
+/*
+ * Staging: the event's bytes in a file no consumer can see yet.  An
+ * unnamed file (O_TMPFILE) in new/, linked under its name when published,
+ * takes one directory operation instead of a create in tmp/ and a rename
+ * that locks both directories; where the filesystem has no O_TMPFILE,
+ * DIR/tmp/NAME and a rename.
+ */
 static int
-write_tmp(struct spool *spool, const char *name, const char *data, size_t len)
+stage_open(struct spool *spool, struct spool_entry *e)
 {
-	int fd, saved;
+	if (!atomic_load(&spool->no_tmpfile)) {
+		int fd = openat(spool->new_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
+		if (fd >= 0)
+			return e->fd = fd;
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return -1;
+		atomic_store(&spool->no_tmpfile, true);
+	}
+	return openat(spool->tmp_fd, e->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+}
 
-	fd = openat(spool->tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+/* Drop a staged file; keeps errno. */
+static void
+stage_discard(struct spool *spool, struct spool_entry *e)
+{
+	int saved = errno;
+
+	if (e->fd >= 0)
+		close(e->fd);
+	else
+		unlinkat(spool->tmp_fd, e->name, 0);
+	e->fd = -1;
+	errno = saved;
+}
+
+/* Write the event to a staged file; on failure nothing is left behind. */
+static int
+stage_write(struct spool *spool, struct spool_entry *e, const char *data, size_t len)
+{
+	int fd;
+
+	e->fd = -1;
+	fd = stage_open(spool, e);
 	if (fd < 0)
 		return -1;
 	if (write_all(fd, data, len) < 0) {
-		saved = errno;
+		int saved = errno;
 		close(fd);
+		e->fd = -1;
 		errno = saved;
-		fd = -1;
+		stage_discard(spool, e);
+		return -1;
 	}
-	if (fd < 0 || close(fd) < 0) {
-		saved = errno;
-		unlinkat(spool->tmp_fd, name, 0);
-		errno = saved;
+	if (e->fd < 0 && close(fd) < 0) {
+		stage_discard(spool, e);
 		return -1;
 	}
 	return 0;
+}
+
+/* Give the staged file its name in new/. */
+static int
+stage_publish(struct spool *spool, struct spool_entry *e)
+{
+	char proc[64];
+	int rc;
+
+	if (e->fd < 0)
+		return renameat(spool->tmp_fd, e->name, spool->new_fd, e->name);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", e->fd);
+	rc = linkat(AT_FDCWD, proc, spool->new_fd, e->name, AT_SYMLINK_FOLLOW);
+	if (rc == 0) {
+		close(e->fd);
+		e->fd = -1;
+	}
+	return rc;
 }
 
 /* Append the event to the journal and queue it for the next flush. */
@@ -459,12 +515,10 @@ spool_begin(struct spool *spool, const char *data, size_t len)
 	int saved;
 
 	spool_make_name(spool, e->name);
-	if (write_tmp(spool, e->name, data, len) < 0)
+	if (stage_write(spool, e, data, len) < 0)
 		goto fail;
 	if (spool->durability == SPOOL_DURABILITY_FSYNC && journal_event(spool, e, data, len) < 0) {
-		saved = errno;
-		unlinkat(spool->tmp_fd, e->name, 0);
-		errno = saved;
+		stage_discard(spool, e);
 		goto fail;
 	}
 	return e;
@@ -513,10 +567,10 @@ spool_commit(struct spool *spool, struct spool_entry *e, char name[SPOOL_NAME_MA
 		error = e->error;
 		pthread_mutex_unlock(&spool->lock);
 	}
-	if (error == 0 && renameat(spool->tmp_fd, e->name, spool->new_fd, e->name) < 0)
+	if (error == 0 && stage_publish(spool, e) < 0)
 		error = errno;
 	if (error != 0)
-		unlinkat(spool->tmp_fd, e->name, 0);
+		stage_discard(spool, e);
 	snprintf(name, SPOOL_NAME_MAX, "%s", e->name);
 	finish_entry(spool, e, error == 0);
 	errno = error;
@@ -528,7 +582,7 @@ spool_abandon(struct spool *spool, struct spool_entry *e)
 {
 	if (e == NULL)
 		return;
-	unlinkat(spool->tmp_fd, e->name, 0);
+	stage_discard(spool, e);
 	finish_entry(spool, e, false);
 }
 
