@@ -85,7 +85,7 @@ align_relaxed(struct eval *ev, const char *id)
 
 	if (org == NULL)
 		return ALIGN_TEMPFAIL;
-	/* Its Organizational Domain ends id, so an id outside org cannot share it. */
+	/* id's Organizational Domain is id or a parent: outside org, it cannot be org. */
 	if (!dmarc_domain_within(id, org))
 		return ALIGN_NO;
 	if (dmarc_walk_from(&ev->walker, id, &walk) < 0)
@@ -183,7 +183,7 @@ random_draw(void)
 static unsigned
 pct_draw(const struct dmarc_input *in)
 {
-	return in->draw < 0 ? random_draw() : (unsigned)in->draw % 100;
+	return in->pct_draw != NULL ? in->pct_draw(in->pct_arg) % 100 : random_draw();
 }
 
 static enum dmarc_policy
@@ -234,7 +234,8 @@ static void
 explain_fail(struct dmarc_result *out, const char *author)
 {
 	static const char *const tags[] = { "p", "sp", "np" };
-	static const char *const overrides[] = { "", ", lowered by t=y", ", lowered by pct=" };
+	static const char *const overrides[] = { "", ", lowered: test mode",
+		                                 ", lowered: pct= sample" };
 
 	buf_printf(&out->reason, "no SPF or DKIM pass aligned with %s; %s=%s at %s%s", author,
 	           tags[out->requested_tag], dmarc_policy_name(out->requested), out->policy_domain,

@@ -151,15 +151,19 @@ struct dmarc_discovery {
 	struct buf reason; /* NONE, TEMPERROR, unusable record: why */
 };
 
-/* author_domain in A-label form; a trailing dot and upper case are fine. */
+/*
+ * author_domain in A-label form; a trailing dot and upper case are fine, a
+ * name that is not a domain name finds nothing (DMARC_FOUND_NONE).
+ */
 enum dmarc_found dmarc_discover(struct dns_resolver *resolver, struct dns_budget *budget,
                                 const char *author_domain, struct dmarc_discovery *out);
 void dmarc_discovery_free(struct dmarc_discovery *disc);
 
 /*
  * The Organizational Domain of domain into *org (caller frees): 0, or -1
- * on a temporary DNS failure (why in err, may be NULL).  A domain with no
- * record anywhere above it is its own Organizational Domain.
+ * on a temporary DNS failure or a name that is not a domain name (why in
+ * err, may be NULL).  A domain with no record at or above it is its own
+ * Organizational Domain.
  */
 int dmarc_org_domain(struct dns_resolver *resolver, struct dns_budget *budget, const char *domain,
                      char **org, struct buf *err);
@@ -197,8 +201,6 @@ struct dmarc_dkim_result {
 	enum dmarc_dkim result;
 };
 
-#define DMARC_DRAW_RANDOM (-1)
-
 struct dmarc_input {
 	const char *header_from;   /* the Author Domain (A-labels) */
 	const char *envelope_from; /* RFC5321.MailFrom domain; NULL for <> (report) */
@@ -212,7 +214,12 @@ struct dmarc_input {
 	enum dmarc_spf spf;
 	const struct dmarc_dkim_result *dkim; /* every signature checked */
 	size_t n_dkim;
-	int draw; /* 0..99 for pct= sampling; DMARC_DRAW_RANDOM: drawn here */
+	/*
+	 * The legacy pct= sample, a number in 0..99: pct_draw(pct_arg), or
+	 * from getrandom() when pct_draw is NULL (tests inject their own).
+	 */
+	unsigned (*pct_draw)(void *arg);
+	void *pct_arg;
 };
 
 enum dmarc_status {
@@ -248,8 +255,9 @@ struct dmarc_result {
 	bool dkim_aligned; /* a DKIM pass aligned with the From domain */
 	/*
 	 * The policy the domain asks for failing mail from this author, and
-	 * the tag it came from; then what to apply after t= or pct=.  policy
-	 * is DMARC_POLICY_NONE unless status is DMARC_FAIL.
+	 * the tag it came from (on a pass np= is not considered: the
+	 * existence test is skipped); then what to apply after t= or pct=.
+	 * policy is DMARC_POLICY_NONE unless status is DMARC_FAIL.
 	 */
 	enum dmarc_policy requested;
 	enum dmarc_tag requested_tag;

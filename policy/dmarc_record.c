@@ -78,6 +78,14 @@ note(struct buf *err, struct span part, const char *what)
 		buf_printf(err, "\"%.*s\": %s\n", (int)part.len, part.s, what);
 }
 
+/* The same for the value of a known tag. */
+static void
+note_tag(struct buf *err, enum tag t, struct span value, const char *what)
+{
+	if (err != NULL)
+		buf_printf(err, "\"%s=%.*s\": %s\n", tag_names[t], (int)value.len, value.s, what);
+}
+
 static bool
 is_alpha(char c)
 {
@@ -220,7 +228,7 @@ read_policy(const struct tag_seen *seen, enum tag t, enum dmarc_policy *out, str
 				return 1;
 			}
 		}
-		note(err, v, "not a policy");
+		note_tag(err, t, v, "not a policy");
 	}
 	return -1;
 }
@@ -237,7 +245,7 @@ read_letter(const struct tag_seen *seen, enum tag t, const char *letters, struct
 		for (int i = 0; letters[i] != '\0'; i++)
 			if ((v.s[0] | 0x20) == letters[i])
 				return i;
-	note(err, v, "invalid value, default used");
+	note_tag(err, t, v, "invalid value, default used");
 	return -1;
 }
 
@@ -252,13 +260,13 @@ read_pct(const struct tag_seen *seen, struct dmarc_record *rec, struct buf *err)
 		return;
 	for (size_t i = 0; i < v.len; i++) {
 		if (!is_digit(v.s[i]) || i >= 3) {
-			note(err, v, "invalid pct ignored");
+			note_tag(err, TAG_PCT, v, "invalid value ignored");
 			return;
 		}
 		n = n * 10 + (unsigned)(v.s[i] - '0');
 	}
 	if (n > 100) {
-		note(err, v, "invalid pct ignored");
+		note_tag(err, TAG_PCT, v, "invalid value ignored");
 		return;
 	}
 	rec->pct = n;
@@ -296,7 +304,7 @@ read_fo(const struct tag_seen *seen, struct dmarc_record *rec, struct buf *err)
 		fo |= bit;
 	}
 	if (bad || ((fo & DMARC_FO_0) != 0 && (fo & DMARC_FO_1) != 0)) {
-		note(err, v, "invalid fo, 0 used");
+		note_tag(err, TAG_FO, v, "invalid value, fo=0 used");
 		return;
 	}
 	rec->fo = fo;
@@ -342,7 +350,7 @@ read_uris(const struct tag_seen *seen, enum tag t, struct dmarc_uris *out, struc
 	while (next_item(&v, ',', &u)) {
 		u = trim(strip_size(u));
 		if (!uri_ok(u)) {
-			note(err, u, "invalid report URI ignored");
+			note_tag(err, t, u, "invalid URI ignored");
 			continue;
 		}
 		out->uri = xgrow(out->uri, out->count, sizeof(*out->uri));
