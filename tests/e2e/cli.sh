@@ -99,8 +99,9 @@ pids+=("$pid")
 check "the daemon creates its unix socket" wait_until 10 test -S "$work/run/mailward.sock"
 sock_stat=$(stat -c '%U:%G %a' "$work/run/mailward.sock" 2>/dev/null)
 check "the socket is mailward:mailward mode 660" test "$sock_stat" = "mailward:mailward 660"
-uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
-check "the daemon dropped root for the mailward user" test "$uid" = "$(id -u mailward)"
+# The socket exists before root is dropped: wait for the drop, bounded.
+uid_is() { [ "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)" = "$1" ]; }
+check "the daemon dropped root for the mailward user" wait_until 10 uid_is "$(id -u mailward)"
 check "the pid file holds the daemon's pid" test "$(cat "$work/run/mailward.pid" 2>/dev/null)" = "$pid"
 check "the spool directories exist, owned by mailward" \
 	test "$(stat -c %U "$work/spool/events/new" 2>/dev/null)" = mailward
