@@ -53,6 +53,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -147,6 +148,13 @@ resolver_break(struct ub_resolver *r)
 		pthread_cond_signal(&q->wake);
 }
 
+/* poll(2)'s timeout: rounded up, so a poller never wakes just before its deadline. */
+static int
+poll_ms(int64_t left_us)
+{
+	return left_us >= (int64_t)INT_MAX * 1000 ? INT_MAX : (int)((left_us + 999) / 1000);
+}
+
 /* Wait for answers on fd until q is done or the deadline; lock held. */
 static void
 poller_run(struct ub_resolver *r, struct ub_query *q, int64_t deadline_us)
@@ -158,8 +166,8 @@ poller_run(struct ub_resolver *r, struct ub_query *q, int64_t deadline_us)
 	r->polling = true;
 	while (!q->done && !r->broken && (left_us = deadline_us - dns_now_us()) > 0) {
 		pthread_mutex_unlock(&r->lock);
-		n = poll(&pfd, 1, (int)((left_us + 999) / 1000));
-		if (n > 0 && ub_process(r->ctx) != UB_NOERROR) {
+		n = poll(&pfd, 1, poll_ms(left_us));
+		if ((n < 0 && errno != EINTR) || (n > 0 && ub_process(r->ctx) != UB_NOERROR)) {
 			pthread_mutex_lock(&r->lock);
 			resolver_break(r);
 			break;
