@@ -343,19 +343,19 @@ identity_in_domain(const char *identity, const char *domain)
 	       strcasecmp(at + ilen - dlen, domain) == 0;
 }
 
+/* i= decoded, replacing the raw copy note_names() made; "@" d= by default. */
 static enum dkim_parse
 parse_identity(const struct dkim_tag *i, struct dkim_sig *sig, struct buf *reason)
 {
 	struct buf decoded = BUF_INIT;
 
-	if (i == NULL) {
-		sig->identity = xasprintf("@%s", sig->domain);
+	if (i == NULL)
 		return DKIM_PARSE_OK;
-	}
 	if (decode_dqp(i, &decoded) < 0 || memchr(decoded.data, '\0', decoded.len) != NULL) {
 		buf_free(&decoded);
 		return invalid(reason, "i= is not quoted-printable");
 	}
+	free(sig->identity);
 	sig->identity = decoded.data;
 	if (!identity_in_domain(sig->identity, sig->domain))
 		return invalid(reason, "i= is not in d=");
@@ -434,17 +434,22 @@ note_names(const struct dkim_taglist *list, struct dkim_sig *sig)
 	const struct dkim_tag *s = dkim_taglist_get(list, "s");
 	const struct dkim_tag *a = dkim_taglist_get(list, "a");
 	const struct dkim_tag *b = dkim_taglist_get(list, "b");
+	const struct dkim_tag *i = dkim_taglist_get(list, "i");
 	size_t n = 0;
 
 	if (d != NULL)
 		sig->domain = tag_strdup(d, 253);
+	if (i != NULL)
+		sig->identity = tag_strdup(i, 255);
+	else if (d != NULL)
+		sig->identity = xasprintf("@%s", sig->domain);
 	if (s != NULL)
 		sig->selector = tag_strdup(s, 253);
 	if (a != NULL)
 		sig->algorithm = tag_strdup(a, 32);
-	for (size_t i = 0; b != NULL && i < b->value_len && n < 8; i++)
-		if (!is_fws((unsigned char)b->value[i]))
-			sig->b_prefix[n++] = b->value[i];
+	for (size_t k = 0; b != NULL && k < b->value_len && n < 8; k++)
+		if (!is_fws((unsigned char)b->value[k]))
+			sig->b_prefix[n++] = b->value[k];
 	sig->b_prefix[n] = '\0';
 }
 

@@ -109,7 +109,7 @@ check_expect() {
 	fi
 }
 
-plan 31
+plan 36
 
 # ------------------------------------------------------------ the corpus
 corpus=$work/corpus

@@ -746,6 +746,7 @@ bad_tags_give_permerror_or_neutral_with_names(void **state)
 	assert_string_equal(r[0].selector, "rsa");
 	assert_string_equal(r[0].algorithm, "rsa-sha512");
 	assert_string_equal(r[0].b_prefix, "abcdefgh");
+	assert_string_equal(r[0].identity, "@example.com");
 	assert_int_equal(r[1].verdict, DKIM_NEUTRAL);
 	assert_null(r[1].domain);
 	assert_int_equal(dns_static_lookups(dns), 0);
