@@ -87,8 +87,11 @@ type_parse(const char *s)
 	static const struct {
 		const char *name;
 		enum dns_type type;
-	} types[] = { { "A", DNS_T_A },     { "AAAA", DNS_T_AAAA }, { "MX", DNS_T_MX },
-		      { "PTR", DNS_T_PTR }, { "TXT", DNS_T_TXT } };
+	} types[] = { { "A", DNS_T_A },
+		      { "AAAA", DNS_T_AAAA },
+		      { "MX", DNS_T_MX },
+		      { "PTR", DNS_T_PTR },
+		      { "TXT", DNS_T_TXT } };
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcasecmp(s, types[i].name) == 0)
@@ -258,8 +261,7 @@ run_stdin(struct dns_resolver *r, const struct options *opt)
 				fields[i] = tab + 1;
 			}
 		}
-		run_case(r, opt, fields[0], fields[1] ? fields[1] : "",
-		         fields[2] ? fields[2] : "");
+		run_case(r, opt, fields[0], fields[1] ? fields[1] : "", fields[2] ? fields[2] : "");
 	}
 	free(line);
 }
