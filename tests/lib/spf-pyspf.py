@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Answer SPF test cases with pyspf, the reference of mailward's SPF check.
 
-    spf-pyspf.py (--server ADDR[@PORT] | --static RECORDS) [--querytime S]
+    spf-pyspf.py (--server ADDR[@PORT] [--zone-server ZONE=ADDR[@PORT]]...
+                  | --static RECORDS) [--querytime S]
 
 Reads "IP<TAB>MAIL_FROM<TAB>HELO" lines on standard input and prints, per
 line, "RESULT<TAB>EXPLANATION" in the shape tests/tools/spf-check prints:
@@ -10,7 +11,8 @@ the explanation only for a fail that has an exp= text (pyspf's default
 and "\\" as \\xHH.
 
 --server points dnspython at one DNS server, with no search domains, so
-every name is asked as given.  --static answers from a file of
+every name is asked as given; --zone-server sends the names of one zone
+(and below) to another server.  --static answers from a file of
 "NAME TYPE RDATA" lines instead (the generator's records, see
 spf-gen.py), which lets the differential test run without a server.
 Needs Debian's python3-spf and python3-dnspython (/usr/bin/python3).
@@ -25,14 +27,29 @@ import spf
 DEFAULT_FAIL = spf.EXPLANATIONS['fail']
 
 
-def use_server(server):
+def resolver_for(server):
     addr, _, port = server.partition('@')
     res = dns.resolver.Resolver(configure=False)
     res.nameservers = [addr]
     res.port = int(port or 53)
     res.domain = dns.name.root
     res.search = []
-    dns.resolver.default_resolver = res
+    return res
+
+
+def use_server(server, zone_servers):
+    default = resolver_for(server)
+    zones = [(dns.name.from_text(z), resolver_for(s))
+             for z, _, s in (x.partition('=') for x in zone_servers)]
+    plain = spf.DNSLookup
+
+    def lookup(name, qtype, strict=True, timeout=None):
+        qname = dns.name.from_text(str(name))
+        dns.resolver.default_resolver = next(
+            (r for z, r in zones if qname.is_subdomain(z)), default)
+        return plain(name, qtype, strict, timeout)
+
+    spf.DNSLookup = lookup
 
 
 def txt_strings(rdata):
@@ -63,7 +80,7 @@ def txt_strings(rdata):
 
 def use_static(path):
     """Replace pyspf's DNS with the records of a file (names any case)."""
-    zone, fails = {}, set()
+    zone, fails, cnames = {}, set(), {}
     with open(path, encoding='latin-1') as f:
         for line in f:
             line = line.rstrip('\r\n')
@@ -73,6 +90,9 @@ def use_static(path):
             name = name.rstrip('.').lower()
             if rtype == 'TEMPFAIL':
                 fails.add((name, rdata.strip()))
+                continue
+            if rtype == 'CNAME':
+                cnames[name] = rdata.strip().rstrip('.').lower()
                 continue
             if rtype == 'TXT':
                 value = txt_strings(rdata)
@@ -87,6 +107,10 @@ def use_static(path):
 
     def lookup(name, qtype, strict=True, timeout=None):
         key = str(name).rstrip('.').lower()
+        for _ in range(10):  # what a resolver does with a CNAME
+            if key not in cnames:
+                break
+            key = cnames[key]
         if (key, qtype) in fails:
             raise spf.TempError('DNS static tempfail')
         return [((name, qtype), v) for t, v in zone.get(key, []) if t == qtype]
@@ -105,13 +129,14 @@ def show(text):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--server')
+    ap.add_argument('--zone-server', action='append', default=[])
     ap.add_argument('--static')
     ap.add_argument('--querytime', type=float, default=4)
     args = ap.parse_args()
     if args.static:
         use_static(args.static)
     elif args.server:
-        use_server(args.server)
+        use_server(args.server, args.zone_server)
     else:
         ap.error('--server or --static')
     for line in sys.stdin:

@@ -1,8 +1,9 @@
 /*
  * spf-check - run mailward's SPF check for test cases
  *
- *   spf-check [--forward ADDR@PORT]... [--static RECORDS] [--timeout MS]
- *             [--receiver NAME] [IP MAIL_FROM HELO]
+ *   spf-check [--forward ADDR@PORT]... [--zone-forward ZONE=ADDR@PORT]...
+ *             [--static RECORDS] [--timeout MS] [--receiver NAME]
+ *             [IP MAIL_FROM HELO]
  *
  * One case from the arguments, or one per line of standard input as
  * "IP<TAB>MAIL_FROM<TAB>HELO" (an empty MAIL_FROM is the null sender, which
@@ -12,14 +13,18 @@
  *
  * with "-" for an empty field and bytes outside printable ASCII (and "\")
  * written as \xHH.  --forward asks real DNS servers through the libunbound
- * backend; --static loads an in-memory zone from a file of lines
+ * backend, --zone-forward sends the names of one zone to a server of its
+ * own (as mailward's dns.zones setting does; it also lifts libunbound's
+ * built-in answers for names such as test. or 2.0.192.in-addr.arpa);
+ * --static loads an in-memory zone from a file of lines
  * "NAME TYPE RDATA" (zone-file syntax for A, AAAA, MX, PTR and TXT, plus
- * "NAME TEMPFAIL TYPE" for a lookup that fails), the format the SPF
- * differential test's generator writes.
+ * CNAME, and "NAME TEMPFAIL TYPE" for a lookup that fails), the format
+ * the SPF differential test's generator writes.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +39,8 @@
 struct options {
 	char **servers;
 	size_t n_servers;
+	struct dns_forward_zone *zones;
+	size_t n_zones;
 	const char *static_file;
 	unsigned timeout_ms;
 	const char *receiver;
@@ -42,8 +49,9 @@ struct options {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: spf-check [--forward ADDR@PORT]... [--static RECORDS] "
-	                "[--timeout MS] [--receiver NAME] [IP MAIL_FROM HELO]\n");
+	fprintf(stderr, "usage: spf-check [--forward ADDR@PORT]... "
+	                "[--zone-forward ZONE=ADDR@PORT]... [--static RECORDS] [--timeout MS] "
+	                "[--receiver NAME] [IP MAIL_FROM HELO]\n");
 	exit(2);
 }
 
@@ -152,28 +160,102 @@ static_line(struct dns_resolver *r, char *line)
 	return -1;
 }
 
+/* A CNAME of the records file: the alias answers with the target's records. */
+struct alias {
+	char *name;
+	char *target;
+};
+
+/* Lines of the form "ALIAS CNAME TARGET." */
+static size_t
+aliases_read(char **lines, size_t n, struct alias **out)
+{
+	size_t count = 0;
+
+	*out = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char name[256], type[16], target[256];
+		if (sscanf(lines[i], "%255s %15s %255s", name, type, target) != 3 ||
+		    strcasecmp(type, "CNAME") != 0)
+			continue;
+		*out = xreallocarray(*out, count + 1, sizeof(**out));
+		(*out)[count].name = xstrdup(strip_dot(name));
+		(*out)[count++].target = xstrdup(strip_dot(target));
+	}
+	return count;
+}
+
+/* Does alias lead to name through at most 10 CNAMEs? */
+static bool
+alias_reaches(const struct alias *a, size_t n, const char *alias, const char *name)
+{
+	for (int hop = 0; hop < 10; hop++) {
+		size_t i;
+		for (i = 0; i < n && strcasecmp(a[i].name, alias) != 0; i++)
+			;
+		if (i == n)
+			return false;
+		alias = a[i].target;
+		if (strcasecmp(alias, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+load_line(struct dns_resolver *r, const char *path, unsigned lineno, const char *line,
+          const char *owner)
+{
+	char *copy = xstrdup(line), *rest = copy + strcspn(copy, " \t");
+	char *full = xasprintf("%s%s", owner, rest);
+
+	if (static_line(r, full) < 0) {
+		fprintf(stderr, "%s:%u: cannot read this record\n", path, lineno);
+		exit(1);
+	}
+	free(full);
+	free(copy);
+}
+
 static struct dns_resolver *
 static_load(const char *path)
 {
 	struct dns_resolver *r = dns_static_new();
 	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	unsigned lineno = 0;
+	char *line = NULL, **lines = NULL;
+	size_t cap = 0, n = 0, n_alias;
+	struct alias *alias;
 
 	if (f == NULL) {
 		perror(path);
 		exit(1);
 	}
 	while (getline(&line, &cap, f) > 0) {
-		lineno++;
-		if (static_line(r, line) < 0) {
-			fprintf(stderr, "%s:%u: cannot read this record\n", path, lineno);
-			exit(1);
-		}
+		lines = xreallocarray(lines, n + 1, sizeof(*lines));
+		lines[n++] = xstrdup(line);
 	}
 	free(line);
 	fclose(f);
+	n_alias = aliases_read(lines, n, &alias);
+	for (size_t i = 0; i < n; i++) {
+		char owner[256], type[16];
+		if (sscanf(lines[i], "%255s %15s", owner, type) != 2 || owner[0] == ';' ||
+		    owner[0] == '#' || strcasecmp(type, "CNAME") == 0)
+			continue;
+		strip_dot(owner);
+		load_line(r, path, (unsigned)i + 1, lines[i], owner);
+		for (size_t k = 0; k < n_alias; k++)
+			if (alias_reaches(alias, n_alias, alias[k].name, owner))
+				load_line(r, path, (unsigned)i + 1, lines[i], alias[k].name);
+	}
+	for (size_t k = 0; k < n_alias; k++) {
+		free(alias[k].name);
+		free(alias[k].target);
+	}
+	free(alias);
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
 	return r;
 }
 
@@ -188,6 +270,8 @@ resolver_open(const struct options *opt)
 		return static_load(opt->static_file);
 	cfg.nameservers = opt->servers;
 	cfg.n_nameservers = opt->n_servers;
+	cfg.zones = opt->zones;
+	cfg.n_zones = opt->n_zones;
 	cfg.query_timeout_ms = opt->timeout_ms;
 	cfg.message_budget_ms = opt->timeout_ms * 2;
 	if ((r = dns_resolver_new(&cfg, &err)) == NULL) {
@@ -196,6 +280,23 @@ resolver_open(const struct options *opt)
 	}
 	buf_free(&err);
 	return r;
+}
+
+/* "ZONE=ADDR@PORT" */
+static void
+zone_add(struct options *opt, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	struct dns_forward_zone *z;
+
+	if (eq == NULL)
+		usage();
+	opt->zones = xreallocarray(opt->zones, opt->n_zones + 1, sizeof(*opt->zones));
+	z = &opt->zones[opt->n_zones++];
+	z->zone = xstrndup(arg, (size_t)(eq - arg));
+	z->servers = xmalloc(sizeof(char *));
+	z->servers[0] = eq + 1;
+	z->n_servers = 1;
 }
 
 static void
@@ -279,6 +380,8 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--forward") == 0) {
 			opt.servers = xreallocarray(opt.servers, opt.n_servers + 1, sizeof(char *));
 			opt.servers[opt.n_servers++] = argv[++i];
+		} else if (strcmp(argv[i], "--zone-forward") == 0) {
+			zone_add(&opt, argv[++i]);
 		} else if (strcmp(argv[i], "--static") == 0) {
 			opt.static_file = argv[++i];
 		} else if (strcmp(argv[i], "--timeout") == 0) {
@@ -298,5 +401,10 @@ main(int argc, char **argv)
 		run_stdin(r, &opt);
 	dns_resolver_free(r);
 	free(opt.servers);
+	for (size_t k = 0; k < opt.n_zones; k++) {
+		free(opt.zones[k].zone);
+		free(opt.zones[k].servers);
+	}
+	free(opt.zones);
 	return 0;
 }
