@@ -25,9 +25,13 @@ import sys
 
 ZONE = 'spf.test'
 REV4 = '2.0.192.in-addr.arpa'
+REV4X = '100.51.198.in-addr.arpa'
 REV6 = '8.b.d.0.1.0.0.2.ip6.arpa'
 BROKEN = 'refused.test'  # not served: every lookup fails (REFUSED)
 SILENT = 'silent.test'   # forwarded to a server that never answers
+# Top-level names the syntax cases look up: served (empty), they answer
+# NXDOMAIN as on the Internet, not REFUSED.
+TLDS = ('com', 'bar', '1com', 'com1', 'c-m', '12-34', 'b4r', 'a-1', '1-2', 'spfsingle')
 
 C4, C4X, C6, C6X, CM = ('192.0.2.10', '198.51.100.7', '2001:db8::10',
                         '2001:db8:1::7', '::ffff:192.0.2.10')
@@ -652,7 +656,10 @@ def mapped_and_helo(g):
         g.a(d, '192.0.2.10')
         g.txt('e.' + d, 'helo %{h} sender %{s} local %{l} domain %{o} %{d}')
     g.case(c, 'helo-ip-literal', C4, '', '[192.0.2.10]')
-    g.case(c, 'helo-single-label', C4, '', 'localhost')
+    g.txt('spfsingle', 'v=spf1 +all')
+    g.case(c, 'helo-single-label', C4, '', 'spfsingle', ours='none',
+           note='RFC 7208 4.3: a <domain> of one label is "none" without a lookup; '
+                'pyspf looks it up')
     g.case(c, 'helo-empty', C4, '', '')
     g.case(c, 'helo-not-used', C4, 'joe@helo-0.' + ZONE, 'helo-1.' + ZONE)
 
@@ -695,7 +702,7 @@ def main():
         part(g)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, 'zones'), 'w') as f:
-        f.write('\n'.join((ZONE, REV4, REV6)) + '\n')
+        f.write('\n'.join((ZONE, REV4, REV4X, REV6) + TLDS) + '\n')
     seen, lines = set(), []
     for line in g.records:
         assert '$D' not in line, line
