@@ -446,6 +446,18 @@ def modifiers(g):
             '-all =foo', '-all foo==bar', '-all foo=bar=baz', '-all x=y:z/w']
     for i, r in enumerate(recs):
         g.scenario(c, 'mod-%d' % i, 'v=spf1 %s' % r, clients=(C4, C4X))
+    g.scenario(c, 'mod-repeated', 'v=spf1 foo=1 foo=2 -all', clients=(C4,), ours='fail',
+               note='RFC 7208 6: unknown modifiers are ignored however often they appear; '
+                    'pyspf makes a repeated one a permerror')
+    g.scenario(c, 'mod-redirect-case', 'v=spf1 ReDirect=rd-target.' + ZONE, clients=(C4,),
+               ours='pass', note='RFC 5234: modifier names are case-insensitive; pyspf '
+                                 'takes "ReDirect=" for an unknown modifier')
+    d = g.scenario(c, 'mod-exp-case', 'v=spf1 -all EXP=e.$D', clients=(C4,),
+                   ours=('fail', 'upper-case exp'),
+                   note='RFC 5234: modifier names are case-insensitive; pyspf takes '
+                        '"EXP=" for an unknown modifier')
+    fix_d(g, d)
+    g.txt('e.' + d, 'upper-case exp')
 
 
 def macros(g):
