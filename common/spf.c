@@ -529,7 +529,9 @@ check_record(struct spf_ctx *ctx, const char *domain, unsigned depth, struct ver
 
 /*
  * The exp= text for a fail (RFC 7208 6.2): one TXT record, expanded with
- * the deciding record's domain.  Any trouble means no explanation.
+ * the deciding record's domain.  Any trouble means no explanation, a
+ * control character included (RFC, not pyspf, which keeps it).  pyspf
+ * fetches it while parsing, whatever the result; only a fail needs it.
  */
 static char *
 explanation(struct spf_ctx *ctx, const struct verdict *v)
@@ -629,7 +631,10 @@ check_identity(struct dns_resolver *resolver, struct dns_budget *budget,
 		local = xstrdup("postmaster");
 		out->domain = xstrdup(req->helo ? req->helo : "");
 	} else {
-		/* RFC, not pyspf: the domain follows the last "@" */
+		/*
+		 * RFC, not pyspf: the domain follows the last "@", and an empty
+		 * local part reads "postmaster" in %{s} too (RFC 7208 4.3)
+		 */
 		local =
 		    at && at > from ? xstrndup(from, (size_t)(at - from)) : xstrdup("postmaster");
 		out->domain = xstrdup(at ? at + 1 : from);

@@ -69,7 +69,8 @@ macro_parse(const char *s, struct macro *m)
 			return 0;
 		m->keep = n < KEEP_ALL ? (unsigned)n : KEEP_ALL;
 	}
-	if (*p == 'r' || *p == 'R') { /* ABNF literals are case-insensitive */
+	/* RFC, not pyspf: ABNF literals are case-insensitive, "R" reverses too */
+	if (*p == 'r' || *p == 'R') {
 		m->reverse = true;
 		p++;
 	}

@@ -192,7 +192,8 @@ expand_target(struct spf_ctx *ctx, const char *domain, const char *term, const s
 	if (raw->arg == NULL) {
 		if (t->mech == SPF_MECH_EXISTS || t->mech == SPF_MECH_INCLUDE)
 			return spf_error(ctx, SPF_PERMERROR, "domain-spec required: %s", term);
-		t->target = xstrdup(domain); /* RFC 7208 5.3: <domain> as it is */
+		/* RFC, not pyspf: <domain> as it is, not checked as a domain-spec */
+		t->target = xstrdup(domain);
 		return 0;
 	}
 	if (spf_expand_domain(ctx, domain, raw->arg, &name) < 0) {
@@ -287,7 +288,11 @@ modifier_parse(struct spf_ctx *ctx, const char *domain, const char *term, size_t
 	}
 	if (namelen == 3 && strncasecmp(term, "exp", 3) == 0)
 		return modifier_target(ctx, domain, term, value, &rec->exp);
-	/* RFC 7208 6: unknown modifiers are ignored, however often they appear */
+	/*
+	 * RFC, not pyspf: unknown modifiers are ignored however often they
+	 * appear (RFC 7208 6), their macros checked but not expanded (no %{p}
+	 * lookups for a value nobody uses)
+	 */
 	rc = spf_macro_expand(ctx, domain, value, SPF_MACRO_MODIFIER, &ignored);
 	buf_free(&ignored);
 	return rc;
