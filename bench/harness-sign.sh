@@ -65,6 +65,7 @@ trusted_networks = [ "127.0.0.1/32" ];
 domains = ( { domain = "example.com"; selector = "$sel"; key = "$key"; algorithm = "$alg"; } );
 events = { spool_dir = "$work/spool-$name"; durability = "$d"; };
 store = { path = "$work/state-$name.db"; };
+inbound = { mode = "off"; };
 EOF
 		milters+=(--milter "$name:sign:unix:$work/$name.sock"
 			--milter-cmd "$name:$top/mailward -f -c $work/$name.conf")

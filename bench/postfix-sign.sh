@@ -247,6 +247,7 @@ log = { to = "stderr"; level = "info"; };
 trusted_networks = [ "127.0.0.0/8" ];
 events = { spool_dir = "$B/mailward/spool"; durability = "$DURABILITY"; };
 store = { path = "$B/mailward/state/mailward.db"; };
+inbound = { mode = "off"; };
 signing = { header_canonicalization = "relaxed"; body_canonicalization = "relaxed"; };
 domains = ( $2 );
 EOF

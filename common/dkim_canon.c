@@ -72,6 +72,7 @@ dkim_body_init(struct dkim_body *body, enum dkim_canon canon)
 {
 	memset(body, 0, sizeof(*body));
 	body->canon = canon;
+	body->limit = UINT64_MAX;
 	body->sha = EVP_MD_CTX_new();
 	if (body->sha == NULL || EVP_DigestInit_ex(body->sha, EVP_sha256(), NULL) != 1)
 		log_panic("SHA-256 unavailable");
@@ -91,13 +92,24 @@ struct out {
 	size_t len;
 };
 
+void
+dkim_body_set_limit(struct dkim_body *body, uint64_t limit)
+{
+	body->limit = limit;
+}
+
 static void
 out_flush(struct out *o)
 {
+	struct dkim_body *b = o->body;
+
 	if (o->len == 0)
 		return;
-	EVP_DigestUpdate(o->body->sha, o->data, o->len);
-	o->body->length += o->len;
+	if (b->length < b->limit) {
+		uint64_t room = b->limit - b->length;
+		EVP_DigestUpdate(b->sha, o->data, room < o->len ? (size_t)room : o->len);
+	}
+	b->length += o->len;
 	o->len = 0;
 }
 

@@ -11,6 +11,11 @@
  * a SHA-256 context and holds back what it cannot decide yet (trailing
  * white space, empty lines that may turn out to be at the end).  Line ends
  * may be CRLF or bare LF; both count as one line end.
+ *
+ * A verifier of a signature with l= sets a limit: only the first limit
+ * canonical bytes are hashed, while length keeps counting all of them (so
+ * the verifier can tell a body shorter than l= and content appended after
+ * the signed part).
  */
 #ifndef MW_DKIM_CANON_H
 #define MW_DKIM_CANON_H
@@ -39,10 +44,13 @@ struct dkim_body {
 	bool pending_space;  /* relaxed: white space held back */
 	bool line_started;   /* bytes seen on the current line */
 	bool saw_cr;         /* last byte was CR (CRLF split across chunks) */
-	uint64_t length;     /* canonical bytes hashed so far */
+	uint64_t length;     /* canonical bytes so far (hashed or past the limit) */
+	uint64_t limit;      /* hash at most this many (l=); UINT64_MAX: all */
 };
 
 void dkim_body_init(struct dkim_body *body, enum dkim_canon canon);
+/* Hash only the first limit canonical bytes (RFC 6376 l=). */
+void dkim_body_set_limit(struct dkim_body *body, uint64_t limit);
 void dkim_body_update(struct dkim_body *body, const unsigned char *data, size_t len);
 /* The body hash (32 bytes); the context is spent afterwards. */
 void dkim_body_final(struct dkim_body *body, unsigned char digest[32]);

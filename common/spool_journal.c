@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/spool_journal.h"
@@ -29,6 +30,25 @@ write_all(int fd, const char *data, size_t len)
 		}
 		data += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* After a short writev: write what is left of iov past the first done bytes. */
+static int
+write_rest(int fd, const struct iovec *iov, int count, size_t done)
+{
+	for (int i = 0; i < count; i++) {
+		const char *base = iov[i].iov_base;
+		size_t len = iov[i].iov_len;
+
+		if (done >= len) {
+			done -= len;
+			continue;
+		}
+		if (write_all(fd, base + done, len - done) < 0)
+			return -1;
+		done = 0;
 	}
 	return 0;
 }
@@ -56,10 +76,17 @@ journal_append_event(int fd, off_t end, const char *name, const char *data, size
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (write_all(fd, head, (size_t)n) < 0 || write_all(fd, data, len) < 0 ||
-	    write_all(fd, "\n", 1) < 0)
+	/* One system call for the record (the common case); the rest if it was short. */
+	struct iovec iov[3] = { { head, (size_t)n }, { (void *)data, len }, { (void *)"\n", 1 } };
+	size_t total = (size_t)n + len + 1;
+	ssize_t done = writev(fd, iov, 3);
+	if (done < 0 && errno != EINTR)
 		return cut_back(fd, end);
-	*new_end = end + n + (off_t)len + 1;
+	if (done < 0)
+		done = 0;
+	if ((size_t)done < total && write_rest(fd, iov, 3, (size_t)done) < 0)
+		return cut_back(fd, end);
+	*new_end = end + (off_t)total;
 	return 0;
 }
 

@@ -87,6 +87,8 @@ mw_envfrom(SMFICTX *ctx, char **argv)
 	if (auth != NULL && *auth != '\0')
 		msg->auth_user = xstrdup(auth);
 	classify(conn, msg);
+	if (msg->direction == DIRECTION_INBOUND && services->resolver != NULL)
+		msg->inbound = inbound_begin(msg->policy);
 	return SMFIS_CONTINUE;
 }
 
@@ -104,17 +106,17 @@ static sfsistat
 mw_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *conn = conn_of(ctx);
-	char *spaced;
+	struct msg *msg = conn->msg;
+	char *spaced = NULL;
 
-	if (conn->msg->direction == DIRECTION_OUTBOUND && control_header(conn->msg, name, value))
+	if (msg->direction == DIRECTION_OUTBOUND && control_header(msg, name, value))
 		return SMFIS_CONTINUE; /* internal: removed at the end, never signed */
-	if (conn->leadspc) {
-		msg_add_header(conn->msg, name, value);
-		return SMFIS_CONTINUE;
-	}
 	/* Without SMFIP_HDR_LEADSPC the MTA dropped one space after the colon. */
-	spaced = xasprintf(" %s", value);
-	msg_add_header(conn->msg, name, spaced);
+	if (!conn->leadspc)
+		value = spaced = xasprintf(" %s", value);
+	msg_add_header(msg, name, value);
+	if (msg->inbound != NULL)
+		inbound_header(msg->inbound, name, value);
 	free(spaced);
 	return SMFIS_CONTINUE;
 }
@@ -134,9 +136,12 @@ mw_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct msg *msg = conn_of(ctx)->msg;
 
-	if (msg->sign == NULL) /* nothing reads the body: the MTA may stop sending it */
+	if (msg->sign != NULL)
+		sign_body(msg->sign, chunk, len);
+	else if (msg->inbound != NULL && inbound_wants_body(msg->inbound))
+		inbound_body(msg->inbound, chunk, len);
+	else /* nothing reads the body: the MTA may stop sending it */
 		return conn_of(ctx)->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
-	sign_body(msg->sign, chunk, len);
 	return SMFIS_CONTINUE;
 }
 

@@ -12,6 +12,7 @@
 #include "common/netaddr.h"
 #include "common/xalloc.h"
 #include "milter/context.h"
+#include "milter/inbound.h"
 
 struct conn *
 conn_new(void)
@@ -96,6 +97,7 @@ msg_end(struct conn *conn)
 	if (msg == NULL)
 		return;
 	policy_release(msg->policy);
+	inbound_free(msg->inbound);
 	free(msg->sender);
 	free(msg->auth_user);
 	for (size_t i = 0; i < msg->rcpt_count; i++)

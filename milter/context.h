@@ -26,6 +26,8 @@
 
 #define QUEUE_ID_MAX 64
 
+struct inbound; /* milter/inbound.h */
+
 /* Headers every event reports (SES commonHeaders), kept even past truncation. */
 enum common_header {
 	COMMON_FROM,
@@ -51,6 +53,7 @@ struct msg {
 	size_t header_count;
 	char *common[COMMON_HEADER_COUNT]; /* first occurrence of each, trimmed, or NULL */
 	struct sign_state *sign;           /* DKIM signing in progress, or NULL */
+	struct inbound *inbound;           /* inbound checks in progress, or NULL */
 	char *stream;                      /* sending stream a control header chose, or NULL */
 	struct header *tags;               /* message tags from control headers */
 	size_t tag_count;

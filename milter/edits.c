@@ -72,28 +72,52 @@ edit_apply(SMFICTX *ctx, const struct edit *e, bool leadspc)
 	return MI_FAILURE;
 }
 
-int
-edits_apply(SMFICTX *ctx, const struct msg *msg, bool leadspc, struct buf *err)
+static int
+by_index_descending(const void *a, const void *b)
+{
+	const struct edit *x = *(const struct edit *const *)a, *y = *(const struct edit *const *)b;
+
+	return (y->index > x->index) - (y->index < x->index);
+}
+
+static void
+apply_one(SMFICTX *ctx, const struct edit *e, bool leadspc, struct buf *err, int *result)
 {
 	static const char *const what[] = { "add header", "insert header", "delete header",
 		                            "change sender" };
+
+	if (edit_apply(ctx, e, leadspc) != MI_SUCCESS) {
+		buf_printf(err, "MTA refused to %s %s; ", what[e->kind], e->name);
+		*result = -1;
+	}
+}
+
+int
+edits_apply(SMFICTX *ctx, const struct msg *msg, bool leadspc, struct buf *err)
+{
+	const struct edit **deletes = xcalloc(msg->edit_count + 1, sizeof(*deletes));
+	size_t n_deletes = 0;
 	int result = 0;
 
+	/*
+	 * Deletions first, highest index first: the indexes name fields as the
+	 * message arrived, and stay right whether or not the MTA renumbers
+	 * after a deletion or counts fields inserted by us.
+	 */
+	for (size_t i = 0; i < msg->edit_count; i++)
+		if (msg->edits[i].kind == EDIT_DELETE_HEADER)
+			deletes[n_deletes++] = &msg->edits[i];
+	qsort(deletes, n_deletes, sizeof(*deletes), by_index_descending);
+	for (size_t i = 0; i < n_deletes; i++)
+		apply_one(ctx, deletes[i], leadspc, err, &result);
+	free(deletes);
 	/* Inserts go on top one after another: the last applied ends up first. */
 	for (size_t i = msg->edit_count; i-- > 0;)
-		if (msg->edits[i].kind == EDIT_INSERT_HEADER &&
-		    edit_apply(ctx, &msg->edits[i], leadspc) != MI_SUCCESS) {
-			buf_printf(err, "MTA refused to %s %s; ", what[msg->edits[i].kind],
-			           msg->edits[i].name);
-			result = -1;
-		}
+		if (msg->edits[i].kind == EDIT_INSERT_HEADER)
+			apply_one(ctx, &msg->edits[i], leadspc, err, &result);
 	for (size_t i = 0; i < msg->edit_count; i++)
-		if (msg->edits[i].kind != EDIT_INSERT_HEADER &&
-		    edit_apply(ctx, &msg->edits[i], leadspc) != MI_SUCCESS) {
-			buf_printf(err, "MTA refused to %s %s; ", what[msg->edits[i].kind],
-			           msg->edits[i].name);
-			result = -1;
-		}
+		if (msg->edits[i].kind == EDIT_ADD_HEADER || msg->edits[i].kind == EDIT_SET_SENDER)
+			apply_one(ctx, &msg->edits[i], leadspc, err, &result);
 	return result;
 }
 

@@ -24,6 +24,7 @@
 #include "common/xalloc.h"
 #include "milter/callbacks.h"
 #include "milter/daemon.h"
+#include "milter/resolver.h"
 #include "milter/services.h"
 #include "milter/signals.h"
 #include "policy/policy.h"
@@ -196,6 +197,9 @@ warn_restart_only(const struct policy *old, const struct policy *new)
 		log_warning(NULL, "reload: daemon.user changed; takes effect at restart");
 	if (strcmp(old->spool_dir, new->spool_dir) != 0)
 		log_warning(NULL, "reload: events.spool_dir changed; takes effect at restart");
+	if (resolver_settings_differ(old, new))
+		log_warning(NULL, "reload: the dns section (or inbound.mode off) changed; takes "
+		                  "effect at restart");
 }
 
 /* SIGHUP: install a new snapshot, or keep the old one and say why. */
@@ -305,6 +309,8 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	fatal_if(st->svc.spool == NULL, EX_CANTCREAT, "events.spool_dir", &err);
 	st->svc.store = store_open(policy->store_path, &err);
 	fatal_if(st->svc.store == NULL, EX_CANTCREAT, "store.path", &err);
+	st->svc.resolver = resolver_open(policy, &err);
+	fatal_if(st->svc.resolver == NULL && err.len > 0, EX_CONFIG, "dns", &err);
 	buf_free(&err);
 }
 
@@ -315,6 +321,7 @@ shutdown_daemon(struct daemon_state *st)
 	policy_uninstall();
 	spool_close(st->svc.spool);
 	store_close(st->svc.store);
+	dns_resolver_free(st->svc.resolver);
 	daemon_remove_pid_file(st->pid_path, st->pid_fd);
 	free(st->who.name);
 	free(st->socket_spec);

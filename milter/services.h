@@ -8,12 +8,14 @@
 #ifndef MW_SERVICES_H
 #define MW_SERVICES_H
 
+#include "common/dns.h"
 #include "common/spool.h"
 #include "common/store.h"
 
 struct services {
 	struct spool *spool;
 	struct store *store;
+	struct dns_resolver *resolver; /* the dns section; NULL when inbound.mode is off */
 };
 
 #endif

@@ -12,7 +12,14 @@ sfsistat
 verdict_on_failure(SMFICTX *ctx, enum policy_action action, const char *qid, const char *failure,
                    const char *detail)
 {
-	char text[256];
+	return verdict_on_failure_status(ctx, action, qid, failure, detail, "3.0");
+}
+
+sfsistat
+verdict_on_failure_status(SMFICTX *ctx, enum policy_action action, const char *qid,
+                          const char *failure, const char *detail, const char *status)
+{
+	char text[256], code[16];
 
 	log_error(qid, "%s: %s; action=%s", failure, detail, policy_action_name(action));
 	switch (action) {
@@ -20,12 +27,14 @@ verdict_on_failure(SMFICTX *ctx, enum policy_action action, const char *qid, con
 		return SMFIS_ACCEPT;
 	case ACTION_REJECT:
 		snprintf(text, sizeof(text), "mailward: %s", failure);
-		smfi_setreply(ctx, "554", "5.3.0", text);
+		snprintf(code, sizeof(code), "5.%s", status);
+		smfi_setreply(ctx, "554", code, text);
 		return SMFIS_REJECT;
 	case ACTION_TEMPFAIL:
 	default:
 		snprintf(text, sizeof(text), "mailward: %s, try again later", failure);
-		smfi_setreply(ctx, "451", "4.3.0", text);
+		snprintf(code, sizeof(code), "4.%s", status);
+		smfi_setreply(ctx, "451", code, text);
 		return SMFIS_TEMPFAIL;
 	}
 }

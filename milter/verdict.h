@@ -16,5 +16,12 @@
 
 sfsistat verdict_on_failure(SMFICTX *ctx, enum policy_action action, const char *qid,
                             const char *failure, const char *detail);
+/*
+ * The same with the subject.detail of the enhanced status code: "3.0"
+ * (mailward's own trouble, what verdict_on_failure() uses) or "7.0" (a
+ * security check could not complete, e.g. DNS for DMARC).
+ */
+sfsistat verdict_on_failure_status(SMFICTX *ctx, enum policy_action action, const char *qid,
+                                   const char *failure, const char *detail, const char *status);
 
 #endif

@@ -90,6 +90,7 @@ daemon = {
 log = { to = "stderr"; level = "$1"; };
 events = { spool_dir = "$work/spool/events"; };
 store = { path = "$work/state/mailward.db"; };
+inbound = { mode = "off"; };
 CONF
 }
 write_policy info

@@ -204,6 +204,7 @@ feedback = {
 };
 events = { spool_dir = "$state/spool"; };
 store = { path = "$state/mailward.db"; };
+dns = { nameservers = [ "$DNS_ADDR" ]; };
 CONF
 # keygen check: the published records against the keys.
 out=$(dns_resolv_conf_run "$mw" keygen check -c "$state/mailward.conf" 2>&1)

@@ -45,6 +45,7 @@ log = { to = "stderr"; level = "$1"; };
 trusted_networks = [ "127.0.0.1/32" ];
 events = { spool_dir = "$spool"; };
 store = { path = "$work/mailward/state/mailward.db"; };
+inbound = { mode = "off"; };
 CONF
 }
 

@@ -60,6 +60,9 @@ chown mailward:mailward "$work/keys"
 DNS_ADDR=${MW_TEST_DNS_ADDR:-127.0.53.5}
 dns_setup "$work/dns" "$DNS_ADDR" >/dev/null
 dns_zone example.com
+# The parent too: DMARC's tree walk asks _dmarc.com, which must answer
+# NXDOMAIN (a server that refuses it would make every DMARC check temperror).
+dns_zone com
 dns_txt sub._domainkey.example.com "$(grep ' IN TXT ' "$work/key.out" | grep -o '"[^"]*"' | tr -d '"\n')"
 dns_start || {
 	echo "Bail out! NSD did not start"
@@ -92,6 +95,7 @@ feedback = {
 };
 events = { spool_dir = "$state/spool"; };
 store = { path = "$state/mailward.db"; };
+dns = { nameservers = [ "$DNS_ADDR" ]; };
 CONF
 "$mw" -f -c "$state/mailward.conf" 2>"$state/log" &
 mw_pid=$!

@@ -114,6 +114,33 @@ large_body_hash_is_independent_of_chunking(void **state)
 	}
 }
 
+/* l=: only the first limit canonical bytes are hashed; length counts them all. */
+static void
+limit_hashes_a_prefix_and_counts_everything(void **state)
+{
+	const char *body = "a  b\r\nsecond line\r\n\r\n";
+	const char *canonical = "a b\r\nsecond line\r\n"; /* relaxed, 18 bytes */
+	unsigned char want[32], got[32];
+
+	(void)state;
+	for (size_t limit = 0; limit <= 20; limit++) {
+		for (size_t chunk = 1; chunk <= strlen(body); chunk++) {
+			struct dkim_body b;
+			dkim_body_init(&b, DKIM_CANON_RELAXED);
+			dkim_body_set_limit(&b, limit);
+			for (size_t i = 0; i < strlen(body); i += chunk)
+				dkim_body_update(&b, (const unsigned char *)body + i,
+				                 strlen(body) - i < chunk ? strlen(body) - i
+				                                          : chunk);
+			dkim_body_final(&b, got);
+			sha256(canonical, limit < 18 ? limit : 18, want);
+			if (memcmp(want, got, 32) != 0 || b.length != 18)
+				fail_msg("limit %zu, chunks of %zu", limit, chunk);
+			dkim_body_free(&b);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -121,6 +148,7 @@ main(void)
 		cmocka_unit_test(rfc6376_example_headers),
 		cmocka_unit_test(body_canonical_forms_hash_as_rfc6376_says),
 		cmocka_unit_test(large_body_hash_is_independent_of_chunking),
+		cmocka_unit_test(limit_hashes_a_prefix_and_counts_everything),
 	};
 	return cmocka_run_group_tests_name("dkim_canon", tests, NULL, NULL);
 }

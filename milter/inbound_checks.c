@@ -1,0 +1,269 @@
+/*
+ * inbound_checks - the checks of one inbound message; see inbound_checks.h.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/domain.h"
+#include "common/header.h"
+#include "common/xalloc.h"
+#include "milter/inbound_checks.h"
+#include "policy/overrides.h"
+
+/* At most this many distinct From domains are judged (each costs lookups). */
+#define MAX_FROM_DOMAINS 4
+
+static void
+check_spf(struct inbound_checks *c, const struct services *svc, const struct conn *conn,
+          const struct msg *msg)
+{
+	if (!conn->client_known)
+		return; /* no client address (a local submission): nothing to check */
+	c->spf_request.client = (const struct sockaddr *)&conn->client;
+	c->spf_request.mail_from = msg->sender;
+	c->spf_request.helo = conn->helo;
+	c->spf_request.receiver = c->authserv_id;
+	if (*msg->sender != '\0')
+		spf_check_mail_from(svc->resolver, &c->budget, &c->spf_request, &c->spf);
+	else
+		spf_check_helo(svc->resolver, &c->budget, &c->spf_request, &c->spf);
+	c->spf_done = true;
+}
+
+static void
+check_dkim(struct inbound_checks *c, const struct services *svc, struct dkim_verify *dkim)
+{
+	dkim_verify_finish(dkim, svc->resolver, &c->budget, time(NULL));
+	c->n_dkim = dkim_verify_results(dkim, &c->dkim);
+}
+
+/* ------------------------------------------------------------ From domains */
+
+struct from_domains {
+	char *names[MAX_FROM_DOMAINS];
+	size_t count;
+};
+
+static void
+add_domain(struct from_domains *fd, char *domain)
+{
+	for (size_t i = 0; i < fd->count; i++)
+		if (strcmp(fd->names[i], domain) == 0) {
+			free(domain);
+			return;
+		}
+	if (fd->count == MAX_FROM_DOMAINS) {
+		free(domain);
+		return;
+	}
+	fd->names[fd->count++] = domain;
+}
+
+/* The distinct From domains in A-labels; NULL, or why there are none usable. */
+static const char *
+from_domains(const struct msg *msg, struct from_domains *fd)
+{
+	const char *value = NULL;
+	struct addrlist list = { 0 };
+	const char *problem = NULL;
+	size_t fields = 0;
+
+	for (size_t i = 0; i < msg->header_count; i++)
+		if (strcasecmp(msg->headers[i].name, "From") == 0) {
+			fields++;
+			value = msg->headers[i].value;
+		}
+	if (fields == 0)
+		return "no From header field";
+	if (fields > 1)
+		return "several From header fields";
+	addrlist_split(value, &list);
+	for (size_t i = 0; i < list.count && problem == NULL; i++) {
+		char *domain = address_domain(list.items[i]);
+		char *alabel = domain ? domain_alabel(domain) : NULL;
+
+		if (alabel == NULL)
+			problem = "the From address has no valid domain";
+		else
+			add_domain(fd, alabel);
+		free(domain);
+	}
+	addrlist_free(&list);
+	if (problem == NULL && fd->count == 0)
+		problem = "no address in the From header field";
+	return problem;
+}
+
+/* ------------------------------------------------------------ DMARC */
+
+static enum dmarc_spf
+dmarc_spf_of(enum spf_result r)
+{
+	switch (r) {
+	case SPF_NEUTRAL:
+		return DMARC_SPF_NEUTRAL;
+	case SPF_PASS:
+		return DMARC_SPF_PASS;
+	case SPF_FAIL:
+		return DMARC_SPF_FAIL;
+	case SPF_SOFTFAIL:
+		return DMARC_SPF_SOFTFAIL;
+	case SPF_TEMPERROR:
+		return DMARC_SPF_TEMPERROR;
+	case SPF_PERMERROR:
+		return DMARC_SPF_PERMERROR;
+	case SPF_NONE:
+	default:
+		return DMARC_SPF_NONE;
+	}
+}
+
+static enum dmarc_dkim
+dmarc_dkim_of(enum dkim_verdict v)
+{
+	switch (v) {
+	case DKIM_PASS:
+		return DMARC_DKIM_PASS;
+	case DKIM_FAIL:
+		return DMARC_DKIM_FAIL;
+	case DKIM_NEUTRAL:
+		return DMARC_DKIM_NEUTRAL;
+	case DKIM_POLICY:
+		return DMARC_DKIM_POLICY;
+	case DKIM_TEMPERROR:
+		return DMARC_DKIM_TEMPERROR;
+	case DKIM_PERMERROR:
+	default:
+		return DMARC_DKIM_PERMERROR;
+	}
+}
+
+/* How bad an outcome is: the policy it asks to apply, then its status. */
+static int
+severity(const struct dmarc_result *r)
+{
+	static const int status_rank[] = {
+		[DMARC_PASS] = 0,      [DMARC_NONE] = 1, [DMARC_PERMERROR] = 2,
+		[DMARC_TEMPERROR] = 3, [DMARC_FAIL] = 4,
+	};
+	return (int)r->policy * 8 + status_rank[r->status];
+}
+
+static char *
+domain_of_address(const char *address)
+{
+	char *domain = address && *address ? address_domain(address) : NULL;
+	char *alabel = domain ? domain_alabel(domain) : NULL;
+
+	free(domain);
+	return alabel;
+}
+
+static void
+check_dmarc(struct inbound_checks *c, const struct services *svc, const struct msg *msg)
+{
+	struct from_domains fd = { 0 };
+	struct dmarc_dkim_result *dkim = xcalloc(c->n_dkim + 1, sizeof(*dkim));
+	char *envelope_from = domain_of_address(msg->sender);
+	char *envelope_to = msg->rcpt_count ? domain_of_address(msg->rcpts[0]) : NULL;
+
+	c->from_problem = from_domains(msg, &fd);
+	for (size_t i = 0; i < c->n_dkim; i++) {
+		dkim[i].domain = c->dkim[i].domain ? c->dkim[i].domain : "";
+		dkim[i].selector = c->dkim[i].selector;
+		dkim[i].result = dmarc_dkim_of(c->dkim[i].verdict);
+	}
+	for (size_t i = 0; c->from_problem == NULL && i < fd.count; i++) {
+		struct dmarc_input in = {
+			.header_from = fd.names[i],
+			.envelope_from = envelope_from,
+			.envelope_to = envelope_to,
+			.spf_domain = c->spf_done ? c->spf.domain : NULL,
+			.spf_scope =
+			    c->spf.identity == SPF_ID_HELO ? DMARC_SCOPE_HELO : DMARC_SCOPE_MFROM,
+			.spf = c->spf_done ? dmarc_spf_of(c->spf.result) : DMARC_SPF_NONE,
+			.dkim = dkim,
+			.n_dkim = c->n_dkim,
+		};
+		struct dmarc_result r;
+
+		dmarc_evaluate(svc->resolver, &c->budget, &in, &r);
+		if (c->dmarc_done && severity(&r) <= severity(&c->dmarc)) {
+			dmarc_result_free(&r);
+			continue;
+		}
+		if (c->dmarc_done)
+			dmarc_result_free(&c->dmarc);
+		c->dmarc = r;
+		c->dmarc_done = true;
+		free(c->from_domain);
+		c->from_domain = xstrdup(fd.names[i]);
+	}
+	for (size_t i = 0; i < fd.count; i++)
+		free(fd.names[i]);
+	free(dkim);
+	free(envelope_from);
+	free(envelope_to);
+}
+
+/* What mailward applies: the domain's policy unless a local override says less. */
+static void
+decide(struct inbound_checks *c, const struct conn *conn, const struct msg *msg)
+{
+	const struct policy *policy = msg->policy;
+
+	c->applied = DMARC_POLICY_NONE;
+	if (!c->dmarc_done || c->dmarc.status != DMARC_FAIL)
+		return;
+	if (c->dmarc.override == DMARC_OVERRIDE_SAMPLED_OUT)
+		c->override = "sampled_out";
+	else if (c->dmarc.override == DMARC_OVERRIDE_TEST_MODE)
+		c->override = "local_policy"; /* the domain's own t=y */
+	if (c->dmarc.policy == DMARC_POLICY_NONE)
+		return;
+	if (policy->inbound_mode == INBOUND_MONITOR ||
+	    policy_monitor_domain(policy, c->from_domain))
+		c->override = "local_policy";
+	else if (conn->client_known &&
+	         policy_trusted_forwarder(policy, (const struct sockaddr *)&conn->client))
+		c->override = "trusted_forwarder";
+	else
+		c->applied = c->dmarc.policy;
+}
+
+void
+inbound_checks_run(struct inbound_checks *c, const struct services *svc, const struct conn *conn,
+                   const struct msg *msg, struct dkim_verify *dkim)
+{
+	memset(c, 0, sizeof(*c));
+	policy_authserv_id(msg->policy, c->authserv_id, sizeof(c->authserv_id));
+	dns_budget_start(svc->resolver, &c->budget);
+	check_spf(c, svc, conn, msg);
+	check_dkim(c, svc, dkim);
+	check_dmarc(c, svc, msg);
+	decide(c, conn, msg);
+}
+
+void
+inbound_checks_record(const struct inbound_checks *c, const struct services *svc,
+                      const struct conn *conn, const struct msg *msg)
+{
+	(void)c;
+	(void)svc;
+	(void)conn;
+	(void)msg;
+}
+
+void
+inbound_checks_free(struct inbound_checks *c)
+{
+	if (c->spf_done)
+		spf_outcome_free(&c->spf);
+	if (c->dmarc_done)
+		dmarc_result_free(&c->dmarc);
+	free(c->from_domain);
+}
