@@ -1,16 +1,34 @@
 /*
- * store - the embedded SQLite state database; see store.h.
+ * store - the embedded SQLite state database; see store.h and store_impl.h.
+ *
+ * The schema grows by numbered steps: a new file is made at version 1 and
+ * walked up through every step, so the path an existing file takes is the
+ * one every new file takes too (and the tests exercise it).  Each step runs
+ * in one IMMEDIATE transaction that re-reads the version first, so a milter
+ * and "mailward report" opening an old file at once upgrade it once.
  */
 #include "config.h"
 
-#include <sqlite3.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/store.h"
+#include "common/store_impl.h"
 #include "common/xalloc.h"
+
+struct cached_statement {
+	const char *sql;
+	sqlite3_stmt *stmt;
+};
 
 struct store {
 	sqlite3 *db;
+	char *path;
+	pthread_mutex_t lock;
+	struct cached_statement *statements;
+	size_t statement_count;
 };
 
 static const char schema_v1[] =
@@ -20,16 +38,101 @@ static const char schema_v1[] =
     ");"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');";
 
+/*
+ * Version 2: DMARC history, one row per evaluated message and one per DKIM
+ * result of it.  Enumerations are stored as the words reports use, so the
+ * file reads well in the sqlite3 shell and survives reordered C enums.
+ * dkim_digest names the set of DKIM results, so aggregate-report grouping
+ * is one GROUP BY.
+ */
+static const char upgrade_to_v2[] =
+    "CREATE TABLE dmarc_history ("
+    "  id INTEGER PRIMARY KEY,"
+    "  time INTEGER NOT NULL,"
+    "  source_ip TEXT NOT NULL,"
+    "  header_from TEXT NOT NULL,"
+    "  envelope_from TEXT NOT NULL,"
+    "  envelope_to TEXT NOT NULL,"
+    "  policy_domain TEXT NOT NULL,"
+    "  adkim TEXT NOT NULL, aspf TEXT NOT NULL,"
+    "  p TEXT NOT NULL, sp TEXT NOT NULL, np TEXT NOT NULL,"
+    "  pct INTEGER NOT NULL, fo TEXT NOT NULL, testing INTEGER NOT NULL,"
+    "  rua TEXT NOT NULL,"
+    "  disposition TEXT NOT NULL,"
+    "  dkim_aligned INTEGER NOT NULL, spf_aligned INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL, reason_comment TEXT NOT NULL,"
+    "  spf_domain TEXT NOT NULL, spf_scope TEXT NOT NULL, spf_result TEXT NOT NULL,"
+    "  dkim_digest TEXT NOT NULL"
+    ");"
+    "CREATE INDEX dmarc_history_time ON dmarc_history(time);"
+    "CREATE TABLE dmarc_history_dkim ("
+    "  row_id INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  domain TEXT NOT NULL,"
+    "  selector TEXT NOT NULL,"
+    "  result TEXT NOT NULL,"
+    "  human_result TEXT NOT NULL,"
+    "  PRIMARY KEY (row_id, seq)"
+    ") WITHOUT ROWID;";
+
+/* upgrades[i] takes a file from version i + 1 to i + 2. */
+static const char *const upgrades[] = { upgrade_to_v2 };
+
+_Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == STORE_SCHEMA_VERSION - 1,
+               "one upgrade step per schema version after the first");
+
 static int
-store_exec(struct store *store, const char *sql, const char *path, struct buf *err)
+store_exec(struct store *store, const char *sql, struct buf *err)
 {
 	char *msg = NULL;
 
 	if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	buf_printf(err, "%s: %s", path, msg ? msg : sqlite3_errmsg(store->db));
+	buf_printf(err, "%s: %s", store->path, msg ? msg : sqlite3_errmsg(store->db));
 	sqlite3_free(msg);
 	return -1;
+}
+
+/* One step up from version from, unless another process took it already. */
+static int
+store_upgrade_step(struct store *store, int from, struct buf *err)
+{
+	char bump[96];
+
+	if (store_exec(store, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	if (store_schema_version(store) != from) {
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+		return 0;
+	}
+	snprintf(bump, sizeof(bump),
+	         "UPDATE meta SET value = '%d' WHERE key = 'schema_version'; COMMIT;", from + 1);
+	if (store_exec(store, upgrades[from - 1], err) < 0 || store_exec(store, bump, err) < 0) {
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_upgrade(struct store *store, struct buf *err)
+{
+	int version;
+
+	while ((version = store_schema_version(store)) < STORE_SCHEMA_VERSION) {
+		if (version < 1) {
+			buf_printf(err, "%s: no schema version recorded", store->path);
+			return -1;
+		}
+		if (store_upgrade_step(store, version, err) < 0)
+			return -1;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		buf_printf(err, "%s: schema version %d is newer than this mailward knows (%d)",
+		           store->path, version, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
 }
 
 struct store *
@@ -38,6 +141,8 @@ store_open(const char *path, struct buf *err)
 	struct store *store = xcalloc(1, sizeof(*store));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
 
+	store->path = xstrdup(path);
+	pthread_mutex_init(&store->lock, NULL);
 	if (sqlite3_open_v2(path, &store->db, flags, NULL) != SQLITE_OK) {
 		buf_printf(err, "%s: %s", path,
 		           store->db ? sqlite3_errmsg(store->db) : "cannot open");
@@ -45,15 +150,8 @@ store_open(const char *path, struct buf *err)
 		return NULL;
 	}
 	sqlite3_busy_timeout(store->db, 5000);
-	if (store_exec(store, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", path, err) <
-	        0 ||
-	    store_exec(store, schema_v1, path, err) < 0) {
-		store_close(store);
-		return NULL;
-	}
-	if (store_schema_version(store) > STORE_SCHEMA_VERSION) {
-		buf_printf(err, "%s: schema version %d is newer than this mailward knows (%d)",
-		           path, store_schema_version(store), STORE_SCHEMA_VERSION);
+	if (store_exec(store, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err) < 0 ||
+	    store_exec(store, schema_v1, err) < 0 || store_upgrade(store, err) < 0) {
 		store_close(store);
 		return NULL;
 	}
@@ -65,7 +163,12 @@ store_close(struct store *store)
 {
 	if (store == NULL)
 		return;
+	for (size_t i = 0; i < store->statement_count; i++)
+		sqlite3_finalize(store->statements[i].stmt);
+	free(store->statements);
 	sqlite3_close(store->db);
+	pthread_mutex_destroy(&store->lock);
+	free(store->path);
 	free(store);
 }
 
@@ -82,4 +185,63 @@ store_schema_version(struct store *store)
 		version = atoi((const char *)sqlite3_column_text(stmt, 0));
 	sqlite3_finalize(stmt);
 	return version;
+}
+
+sqlite3 *
+store_db(struct store *store)
+{
+	return store->db;
+}
+
+const char *
+store_path(const struct store *store)
+{
+	return store->path;
+}
+
+void
+store_lock(struct store *store)
+{
+	pthread_mutex_lock(&store->lock);
+}
+
+void
+store_unlock(struct store *store)
+{
+	pthread_mutex_unlock(&store->lock);
+}
+
+sqlite3_stmt *
+store_statement(struct store *store, const char *sql, struct buf *err)
+{
+	sqlite3_stmt *stmt;
+
+	for (size_t i = 0; i < store->statement_count; i++)
+		if (store->statements[i].sql == sql)
+			return store->statements[i].stmt;
+	if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) !=
+	    SQLITE_OK) {
+		if (err != NULL)
+			buf_printf(err, "%s: %s", store->path, sqlite3_errmsg(store->db));
+		return NULL;
+	}
+	store->statements =
+	    xgrow(store->statements, store->statement_count, sizeof(*store->statements));
+	store->statements[store->statement_count++] = (struct cached_statement){ sql, stmt };
+	return stmt;
+}
+
+int
+store_run(struct store *store, const char *sql, struct buf *err)
+{
+	sqlite3_stmt *stmt = store_statement(store, sql, err);
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW && err != NULL)
+		buf_printf(err, "%s: %s", store->path, sqlite3_errmsg(store->db));
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }

@@ -7,13 +7,18 @@
  * clear reason (unwritable directory, locked or corrupt file) before the
  * milter starts serving.  WAL mode lets readers run while one writer
  * writes; a busy timeout rides out short lock waits.
+ *
+ * Schema versions: 1 the meta table; 2 adds the DMARC history
+ * (dmarc_history.h).  Older files are upgraded in place when opened; a
+ * file newer than this program is refused.  One open store may be shared
+ * by every thread of the process.
  */
 #ifndef MW_STORE_H
 #define MW_STORE_H
 
 #include "common/buf.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 

@@ -17,6 +17,7 @@ static const struct subcommand {
 } subcommands[] = {
 	{ "keygen", keygen_main,
 	  "make a DKIM key and print its DNS record; check published records" },
+	{ "report", report_main, "write DMARC aggregate reports (RFC 7489 XML) from the history" },
 };
 
 int

@@ -19,5 +19,6 @@ int tools_run(int argc, char **argv);
 void tools_list(FILE *out);
 
 int keygen_main(int argc, char **argv);
+int report_main(int argc, char **argv);
 
 #endif
