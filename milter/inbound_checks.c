@@ -8,8 +8,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/dmarc_history.h"
 #include "common/domain.h"
 #include "common/header.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "milter/inbound_checks.h"
 #include "policy/overrides.h"
@@ -248,14 +250,65 @@ inbound_checks_run(struct inbound_checks *c, const struct services *svc, const s
 	decide(c, conn, msg);
 }
 
+/* Only messages a DMARC record covers belong in aggregate reports. */
+static bool
+reportable(const struct inbound_checks *c, const struct msg *msg)
+{
+	return msg->policy->dmarc_history && c->dmarc_done && c->dmarc.have_record &&
+	       (c->dmarc.status == DMARC_PASS || c->dmarc.status == DMARC_FAIL);
+}
+
+static enum dmarc_reason
+row_reason(const struct inbound_checks *c)
+{
+	int reason = c->override ? dmarc_vocab_value(DMARC_VOCAB_REASON, c->override) : -1;
+
+	if (c->override == NULL)
+		return DMARC_REASON_NONE;
+	return reason < 0 ? DMARC_REASON_OTHER : (enum dmarc_reason)reason;
+}
+
 void
 inbound_checks_record(const struct inbound_checks *c, const struct services *svc,
                       const struct conn *conn, const struct msg *msg)
 {
-	(void)c;
-	(void)svc;
-	(void)conn;
-	(void)msg;
+	const struct dmarc_result *d = &c->dmarc;
+	struct dmarc_row_dkim dkim[DMARC_HISTORY_MAX_DKIM];
+	size_t n = d->n_dkim < DMARC_HISTORY_MAX_DKIM ? d->n_dkim : DMARC_HISTORY_MAX_DKIM;
+	struct buf rua = BUF_INIT, err = BUF_INIT;
+
+	if (!reportable(c, msg))
+		return;
+	for (size_t i = 0; i < n; i++)
+		dkim[i] = (struct dmarc_row_dkim){ d->dkim[i].domain, d->dkim[i].selector,
+			                           d->dkim[i].result, NULL };
+	for (size_t i = 0; i < d->record.rua.count; i++)
+		buf_printf(&rua, "%s%s", i ? "," : "", d->record.rua.uri[i]);
+	struct dmarc_row row = {
+		.time = time(NULL),
+		.source_ip = conn->client_ip,
+		.header_from = d->header_from,
+		.envelope_from = d->envelope_from,
+		.envelope_to = d->envelope_to,
+		.policy_domain = d->policy_domain,
+		.published = { d->record.adkim, d->record.aspf, d->record.p, d->record.sp,
+		               d->record.np, d->record.pct, d->record.fo, d->record.testing,
+		               buf_str(&rua) },
+		.disposition = c->applied,
+		.dkim_aligned = d->dkim_aligned,
+		.spf_aligned = d->spf_aligned,
+		.reason = row_reason(c),
+		.spf_domain = d->spf_domain,
+		.spf_scope = d->spf_scope,
+		.spf_result = d->spf,
+		.dkim = dkim,
+		.dkim_count = n,
+	};
+	/* A report row is not worth a message: log and go on. */
+	if (dmarc_history_add(svc->store, &row, &err) < 0)
+		log_warning(msg->qid, "DMARC history not recorded: %s", buf_str(&err));
+	buf_free(&rua);
+	buf_free(&err);
 }
 
 void
