@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/dns_cache.h"
 #include "common/dns_impl.h"
 #include "common/xalloc.h"
 
@@ -55,9 +56,13 @@ dns_lookup(struct dns_resolver *resolver, struct dns_budget *budget, const char 
 	}
 	if (budget != NULL)
 		budget->lookups++;
+	if (resolver->cache != NULL && dns_cache_get(resolver->cache, name, type, ans))
+		return ans->status;
 	resolver->ops->lookup(resolver, name, type, timeout_ms, ans);
 	if (ans->status == DNS_FOUND && ans->count == 0)
 		ans->status = DNS_NODATA;
+	if (resolver->cache != NULL)
+		dns_cache_put(resolver->cache, name, type, ans);
 	return ans->status;
 }
 
@@ -96,8 +101,10 @@ dns_answer_free(struct dns_answer *ans)
 void
 dns_resolver_free(struct dns_resolver *resolver)
 {
-	if (resolver != NULL)
+	if (resolver != NULL) {
+		dns_cache_free(resolver->cache);
 		resolver->ops->free(resolver);
+	}
 }
 
 const char *

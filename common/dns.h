@@ -61,6 +61,7 @@ struct dns_rr {
 struct dns_answer {
 	enum dns_status status;
 	bool secure;  /* DNSSEC-validated (only when validation is on) */
+	uint32_t ttl; /* seconds the answer may be kept (0: not at all) */
 	char *reason; /* TEMPFAIL: why ("timeout", "SERVFAIL", ...); else NULL */
 	size_t count;
 	struct dns_rr *rr;

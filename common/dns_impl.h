@@ -16,8 +16,11 @@ struct dns_ops {
 	void (*free)(struct dns_resolver *resolver);
 };
 
+struct dns_cache;
+
 struct dns_resolver {
 	const struct dns_ops *ops;
+	struct dns_cache *cache; /* NULL: every lookup goes to the backend */
 	unsigned query_timeout_ms;
 	unsigned message_budget_ms;
 };

@@ -62,10 +62,13 @@
 #include <unbound.h>
 #include <unistd.h>
 
+#include "common/dns_cache.h"
 #include "common/dns_impl.h"
 #include "common/xalloc.h"
 
 #define DNS_CLASS_IN 1
+/* Answers kept in process (common/dns_cache.h): a few megabytes at most. */
+#define DNS_CACHE_ENTRIES 20000
 
 struct ub_query;
 
@@ -344,6 +347,7 @@ answer_fill(const struct ub_resolver *r, enum dns_type type, int err, const stru
 		return;
 	}
 	ans->secure = r->dnssec && res->secure;
+	ans->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
 	switch (res->rcode) {
 	case 0:
 		if (res->havedata)
@@ -653,6 +657,7 @@ dns_resolver_new(const struct dns_config *cfg, struct buf *err)
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->base.ops = &unbound_ops;
+	r->base.cache = dns_cache_new(DNS_CACHE_ENTRIES);
 	r->base.query_timeout_ms = cfg->query_timeout_ms;
 	r->base.message_budget_ms = cfg->message_budget_ms;
 	r->ctx = ctx;
