@@ -77,8 +77,11 @@ static sfsistat
 mw_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *conn = conn_of(ctx);
-	struct msg *msg = msg_begin(conn, argv[0]);
+	struct msg *msg;
 	const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+
+	outbound_discard(services, conn->msg); /* a transaction the MTA never ended */
+	msg = msg_begin(conn, argv[0]);
 
 	note_qid(ctx, msg);
 	if (msg->policy == NULL)
@@ -124,10 +127,12 @@ mw_header(SMFICTX *ctx, char *name, char *value)
 static sfsistat
 mw_eoh(SMFICTX *ctx)
 {
-	struct msg *msg = conn_of(ctx)->msg;
+	struct conn *conn = conn_of(ctx);
+	struct msg *msg = conn->msg;
 
+	note_qid(ctx, msg);
 	if (msg->direction == DIRECTION_OUTBOUND)
-		msg->sign = sign_begin(msg);
+		return outbound_eoh(ctx, services, conn, msg);
 	return SMFIS_CONTINUE;
 }
 
@@ -168,15 +173,21 @@ mw_abort(SMFICTX *ctx)
 {
 	struct conn *conn = conn_of(ctx);
 
-	if (conn != NULL)
+	if (conn != NULL) {
+		outbound_discard(services, conn->msg);
 		msg_end(conn);
+	}
 	return SMFIS_CONTINUE;
 }
 
 static sfsistat
 mw_close(SMFICTX *ctx)
 {
-	conn_free(conn_of(ctx));
+	struct conn *conn = conn_of(ctx);
+
+	if (conn != NULL)
+		outbound_discard(services, conn->msg);
+	conn_free(conn);
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;
 }

@@ -26,7 +26,8 @@
 
 #define QUEUE_ID_MAX 64
 
-struct inbound; /* milter/inbound.h */
+struct inbound;     /* milter/inbound.h */
+struct spool_entry; /* common/spool.h */
 
 /* Headers every event reports (SES commonHeaders), kept even past truncation. */
 enum common_header {
@@ -54,6 +55,7 @@ struct msg {
 	char *common[COMMON_HEADER_COUNT]; /* first occurrence of each, trimmed, or NULL */
 	struct sign_state *sign;           /* DKIM signing in progress, or NULL */
 	struct inbound *inbound;           /* inbound checks in progress, or NULL */
+	struct spool_entry *send_event;    /* Send event on its way to disk, or NULL */
 	char *stream;                      /* sending stream a control header chose, or NULL */
 	struct header *tags;               /* message tags from control headers */
 	size_t tag_count;

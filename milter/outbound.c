@@ -1,13 +1,14 @@
 /*
  * outbound - end of an outbound message; see outbound.h.
  *
- * Order matters: control headers go and a missing Message-ID or
- * Feedback-ID comes first, so the signatures cover exactly what leaves;
- * the Send event goes to the spool before signing, so that its flush to
- * disk runs while we sign, and is committed (durable, published) before
- * anything is changed, or withdrawn if the message is not accepted after
- * all; then every change goes to the MTA in one burst with the verdict
- * (milter/edits.h).
+ * Order matters.  At the end of the header, control headers go and a
+ * missing Message-ID or Feedback-ID comes in, so the signatures cover
+ * exactly what leaves, and the Send event (built from the header alone)
+ * goes to the spool: its flush to disk runs while the body arrives and is
+ * hashed.  At end of message the signatures are made, the event is
+ * committed (durable, published) before anything is changed, or withdrawn
+ * if the message is not accepted after all; then every change goes to the
+ * MTA in one burst with the verdict (milter/edits.h).
  */
 #include "config.h"
 
@@ -132,11 +133,8 @@ apply_edits(SMFICTX *ctx, struct conn *conn, struct msg *msg)
 }
 
 sfsistat
-outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg)
+outbound_eoh(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg)
 {
-	struct buf signed_by = BUF_INIT, mail_from = BUF_INIT;
-	char event[SPOOL_NAME_MAX] = "";
-	struct spool_entry *entry = NULL;
 	sfsistat verdict = SMFIS_CONTINUE;
 
 	if (control_unknown_stream(msg) != NULL)
@@ -144,9 +142,27 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	if (verdict == SMFIS_CONTINUE)
 		verdict = prepare_headers(ctx, msg);
 	if (verdict == SMFIS_CONTINUE)
-		verdict = begin_send_event(ctx, svc, conn, msg, &entry);
+		verdict = begin_send_event(ctx, svc, conn, msg, &msg->send_event);
 	if (verdict == SMFIS_CONTINUE)
-		verdict = sign_message(ctx, msg, &signed_by);
+		msg->sign = sign_begin(msg);
+	return verdict;
+}
+
+sfsistat
+outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg)
+{
+	struct buf signed_by = BUF_INIT, mail_from = BUF_INIT;
+	char event[SPOOL_NAME_MAX] = "";
+	struct spool_entry *entry;
+	sfsistat verdict;
+
+	/* An MTA that skipped the end-of-header step: do its work now. */
+	if (msg->send_event == NULL &&
+	    (verdict = outbound_eoh(ctx, svc, conn, msg)) != SMFIS_CONTINUE)
+		return verdict;
+	entry = msg->send_event;
+	msg->send_event = NULL; /* committed or withdrawn below */
+	verdict = sign_message(ctx, msg, &signed_by);
 	if (verdict == SMFIS_CONTINUE) {
 		mailfrom_rewrite(msg, &mail_from);
 		verdict = commit_send_event(ctx, svc, msg, entry, event);
@@ -164,4 +180,13 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	buf_free(&signed_by);
 	buf_free(&mail_from);
 	return verdict;
+}
+
+void
+outbound_discard(const struct services *svc, struct msg *msg)
+{
+	if (msg != NULL && msg->send_event != NULL) {
+		spool_abandon(svc->spool, msg->send_event);
+		msg->send_event = NULL;
+	}
 }

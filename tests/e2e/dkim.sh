@@ -79,7 +79,7 @@ refused_by_all() {
 }
 verdicts() { cat "$1.dkimpy" "$1.maildkim" "$1.opendkim" 2>/dev/null | sed 's/^/# /'; }
 
-plan 50
+plan 54
 
 # ------------------------------------------------------ part one: corpus
 corpus=$work/corpus
@@ -340,6 +340,27 @@ send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
 	--add-header "X-SES-CONFIGURATION-SET: nosuchstream" >/dev/null
 check "a message naming an unknown stream gets the configured tempfail" \
 	grep -q '451 4.3.0 mailward: unknown sending stream' "$SEND_LOG"
+
+# A transaction that ends after the header but before end of message (the
+# MTA aborts it, or the connection is lost): the Send event started at the
+# end of the header is withdrawn, never published, and the journal that held
+# it is dropped at the next checkpoint (a leaked entry would pin it).
+events_before=$(find "$state/spool/new" -name '*.json' | wc -l)
+journal_drained() {
+	for _ in $(seq 50); do
+		[ -z "$(find "$state/spool/journal" -type f -size +0)" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "the end of header is answered (continue)" \
+	test "$(/usr/bin/python3 "$top/tests/lib/milter-client.py" "127.0.0.1:$mw_port" eoh body abort)" = "c
+c"
+check "... an aborted transaction leaves the journal drained" journal_drained
+/usr/bin/python3 "$top/tests/lib/milter-client.py" "127.0.0.1:$mw_port" eoh close >/dev/null
+check "... so does a connection lost after the header" journal_drained
+check "... and nothing was published" \
+	test "$(find "$state/spool/new" -name '*.json' | wc -l)" = "$events_before"
 
 SEND_SUBJECT="from a domain without a key"
 send_mail 127.0.0.1 "$PF_PORT" carol@example.org bob@example.net >/dev/null
