@@ -382,38 +382,62 @@ insert_dkim(struct store *store, sqlite3_int64 row_id, const struct dmarc_row *r
 	return stmt != NULL ? 0 : -1;
 }
 
+/* One row and its DKIM results, inside the caller's transaction. */
 static int
-insert_locked(struct store *store, const struct dmarc_row *row, const struct normal *n,
-              struct buf *err)
+insert_one(struct store *store, const struct dmarc_row *row, const struct normal *n,
+           struct buf *err)
 {
-	sqlite3_stmt *stmt;
+	sqlite3_stmt *stmt = store_statement(store, sql_insert_row, err);
 
-	if (store_run(store, sql_begin, err) < 0)
+	if (stmt == NULL)
 		return -1;
-	stmt = store_statement(store, sql_insert_row, err);
-	if (stmt != NULL)
-		bind_row(stmt, row, n);
-	if (stmt == NULL || step_once(store, stmt, err) < 0 ||
-	    insert_dkim(store, sqlite3_last_insert_rowid(store_db(store)), row, n, err) < 0 ||
-	    store_run(store, sql_commit, err) < 0) {
-		store_run(store, sql_rollback, NULL);
+	bind_row(stmt, row, n);
+	if (step_once(store, stmt, err) < 0)
 		return -1;
-	}
-	return 0;
+	return insert_dkim(store, sqlite3_last_insert_rowid(store_db(store)), row, n, err);
 }
 
 int
 dmarc_history_add(struct store *store, const struct dmarc_row *row, struct buf *err)
 {
-	struct normal n = { .source_ip = "" };
-	int rc = -1;
+	size_t added = 0;
 
-	if (row_normalize(row, &n, err) == 0) {
-		store_lock(store);
-		rc = insert_locked(store, row, &n, err);
-		store_unlock(store);
+	return dmarc_history_add_many(store, row, 1, &added, err) == 0 && added == 1 ? 0 : -1;
+}
+
+int
+dmarc_history_add_many(struct store *store, const struct dmarc_row *rows, size_t count,
+                       size_t *added, struct buf *err)
+{
+	struct normal *n = xcalloc(count + 1, sizeof(*n));
+	bool *ok = xcalloc(count + 1, sizeof(*ok));
+	int rc = 0;
+
+	*added = 0;
+	for (size_t i = 0; i < count; i++) {
+		n[i].source_ip[0] = '\0';
+		ok[i] = row_normalize(&rows[i], &n[i], err) == 0;
 	}
-	normal_free(&n, row->dkim_count);
+	store_lock(store);
+	if (store_run(store, sql_begin, err) < 0) {
+		rc = -1;
+	} else {
+		for (size_t i = 0; i < count && rc == 0; i++)
+			if (ok[i] && insert_one(store, &rows[i], &n[i], err) < 0)
+				rc = -1;
+		if (rc == 0 && store_run(store, sql_commit, err) < 0)
+			rc = -1;
+		if (rc < 0)
+			store_run(store, sql_rollback, NULL);
+	}
+	store_unlock(store);
+	for (size_t i = 0; i < count; i++) {
+		if (rc == 0 && ok[i])
+			(*added)++;
+		normal_free(&n[i], rows[i].dkim_count);
+	}
+	free(n);
+	free(ok);
 	return rc;
 }
 

@@ -91,6 +91,13 @@ struct dmarc_row {
 
 /* Record one evaluation: 0, or -1 with the reason in err (row unchanged). */
 int dmarc_history_add(struct store *store, const struct dmarc_row *row, struct buf *err);
+/*
+ * Several rows in one transaction (what a busy milter does): rows that do
+ * not pass the checks above are left out, each with its reason in err;
+ * *added counts those stored.  -1 when the store failed (nothing stored).
+ */
+int dmarc_history_add_many(struct store *store, const struct dmarc_row *rows, size_t count,
+                           size_t *added, struct buf *err);
 
 /*
  * Called once per row or group; count is 1 for a row, the group's size for

@@ -13,6 +13,7 @@
 #include "common/header.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "milter/history.h"
 #include "milter/inbound_checks.h"
 #include "policy/overrides.h"
 
@@ -275,9 +276,9 @@ inbound_checks_record(const struct inbound_checks *c, const struct services *svc
 	const struct dmarc_result *d = &c->dmarc;
 	struct dmarc_row_dkim dkim[DMARC_HISTORY_MAX_DKIM];
 	size_t n = d->n_dkim < DMARC_HISTORY_MAX_DKIM ? d->n_dkim : DMARC_HISTORY_MAX_DKIM;
-	struct buf rua = BUF_INIT, err = BUF_INIT;
+	struct buf rua = BUF_INIT;
 
-	if (!reportable(c, msg))
+	if (!reportable(c, msg) || svc->history == NULL)
 		return;
 	for (size_t i = 0; i < n; i++)
 		dkim[i] = (struct dmarc_row_dkim){ d->dkim[i].domain, d->dkim[i].selector,
@@ -304,11 +305,8 @@ inbound_checks_record(const struct inbound_checks *c, const struct services *svc
 		.dkim = dkim,
 		.dkim_count = n,
 	};
-	/* A report row is not worth a message: log and go on. */
-	if (dmarc_history_add(svc->store, &row, &err) < 0)
-		log_warning(msg->qid, "DMARC history not recorded: %s", buf_str(&err));
+	history_add(svc->history, &row, msg->qid);
 	buf_free(&rua);
-	buf_free(&err);
 }
 
 void

@@ -24,6 +24,7 @@
 #include "common/xalloc.h"
 #include "milter/callbacks.h"
 #include "milter/daemon.h"
+#include "milter/history.h"
 #include "milter/resolver.h"
 #include "milter/services.h"
 #include "milter/signals.h"
@@ -317,6 +318,7 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	fatal_if(st->svc.spool == NULL, EX_CANTCREAT, "events.spool_dir", &err);
 	st->svc.store = store_open(policy->store_path, &err);
 	fatal_if(st->svc.store == NULL, EX_CANTCREAT, "store.path", &err);
+	st->svc.history = history_start(st->svc.store);
 	st->svc.resolver = resolver_open(policy, &err);
 	fatal_if(st->svc.resolver == NULL && err.len > 0, EX_CONFIG, "dns", &err);
 	buf_free(&err);
@@ -328,6 +330,7 @@ shutdown_daemon(struct daemon_state *st)
 	signals_stop(&st->reloader);
 	policy_uninstall();
 	spool_close(st->svc.spool);
+	history_stop(st->svc.history);
 	store_close(st->svc.store);
 	dns_resolver_free(st->svc.resolver);
 	daemon_remove_pid_file(st->pid_path, st->pid_fd);

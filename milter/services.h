@@ -12,10 +12,13 @@
 #include "common/spool.h"
 #include "common/store.h"
 
+struct history;
+
 struct services {
 	struct spool *spool;
 	struct store *store;
 	struct dns_resolver *resolver; /* the dns section; NULL when inbound.mode is off */
+	struct history *history;       /* DMARC history writer (milter/history.h) */
 };
 
 #endif

@@ -301,6 +301,27 @@ bad_rows_are_refused_whole(void **state)
 	store_close(store);
 }
 
+/* A batch stores its good rows in one transaction and names the bad ones. */
+static void
+a_batch_keeps_the_good_rows(void **state)
+{
+	struct store *store = open_store("batch.db");
+	struct dmarc_row rows[3] = { sample_row(), sample_row(), sample_row() };
+	struct buf err = BUF_INIT;
+	unsigned long stored = 0;
+	size_t added = 0;
+
+	(void)state;
+	rows[1].source_ip = "not an address";
+	assert_int_equal(dmarc_history_add_many(store, rows, 3, &added, &err), 0);
+	assert_int_equal(added, 2);
+	assert_non_null(strstr(buf_str(&err), "not an IP address"));
+	assert_int_equal(dmarc_history_rows(store, NULL, 0, T0 * 2, count_only, &stored, NULL), 0);
+	assert_int_equal(stored, 2);
+	buf_free(&err);
+	store_close(store);
+}
+
 /* ---------------------------------------------------------- grouping */
 
 static void
@@ -638,6 +659,7 @@ main(void)
 		cmocka_unit_test(row_reads_back_normalized),
 		cmocka_unit_test(optional_strings_read_back_empty),
 		cmocka_unit_test(bad_rows_are_refused_whole),
+		cmocka_unit_test(a_batch_keeps_the_good_rows),
 		cmocka_unit_test(groups_follow_record_rules),
 		cmocka_unit_test(callback_can_stop_the_walk),
 		cmocka_unit_test(version_1_file_is_upgraded_in_place),
