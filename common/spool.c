@@ -39,6 +39,8 @@ struct journal {
 	uint64_t number;
 	off_t size;
 	unsigned inflight; /* events appended here, not yet published or withdrawn */
+	bool keep;         /* an event of it could not be published: retried */
+	bool keep_logged;
 };
 
 struct spool_entry {
@@ -49,6 +51,9 @@ struct spool_entry {
 	bool settled;
 	int error;
 	struct spool_entry *next; /* unsettled entries */
+	char *data;               /* FSYNC: the event, until the publisher has written it */
+	size_t len;
+	struct spool_entry *publish_next;
 };
 
 struct spool {
@@ -65,8 +70,14 @@ struct spool {
 	struct journal *current, *spare, *retired;
 	uint64_t appended, synced, next_number;
 	struct spool_entry *unsettled;
-	bool threads_running, rotate, stop_checkpoints, stop_syncer;
-	pthread_t syncer, checkpointer;
+	bool threads_running, rotate, stop_checkpoints, stop_syncer, stop_publisher;
+	pthread_cond_t publish_work; /* publisher: committed events to write */
+	pthread_cond_t published;    /* spool_wait_published(): the queue emptied */
+	size_t publishing;           /* taken by the publisher, not yet written */
+	struct spool_entry *publish_head, **publish_tail;
+	struct journal **kept; /* checkpointer only: journals owing publications */
+	size_t n_kept;
+	pthread_t syncer, checkpointer, publisher;
 };
 
 static const char *const subdirs[] = { "tmp", "new", "cur", "journal" };
@@ -189,6 +200,46 @@ deadline_after_ms(struct timespec *ts, unsigned ms)
 	}
 }
 
+/* A journal whose events could not all be published: kept until they are. */
+static void
+kept_add(struct spool *spool, struct journal *j)
+{
+	spool->kept = xgrow(spool->kept, spool->n_kept, sizeof(*spool->kept));
+	spool->kept[spool->n_kept++] = j;
+}
+
+/* Publish what the kept journals still owe (e.g. new/ was unwritable for a while). */
+static void
+retry_kept(struct spool *spool)
+{
+	size_t still = 0;
+
+	for (size_t i = 0; i < spool->n_kept; i++) {
+		struct journal *j = spool->kept[i];
+		struct buf err = BUF_INIT;
+		unsigned long published = 0;
+
+		if (journal_republish(spool->journal_fd, j->number, spool->tmp_fd, spool->new_fd,
+		                      spool->cur_fd, &published, &err) == 0 &&
+		    syncfs(spool->new_fd) == 0) {
+			log_notice(NULL,
+			           "event spool %s: published %lu events held back in the journal",
+			           spool->dir, published);
+			journal_retire(spool, j);
+		} else {
+			if (!j->keep_logged)
+				log_error(NULL,
+				          "event spool %s: %s; the events stay in the journal and "
+				          "are retried every second",
+				          spool->dir, buf_str(&err));
+			j->keep_logged = true;
+			spool->kept[still++] = j;
+		}
+		buf_free(&err);
+	}
+	spool->n_kept = still;
+}
+
 /* Called with the lock held; returns with it held. */
 static void
 checkpoint_locked(struct spool *spool)
@@ -206,8 +257,14 @@ checkpoint_locked(struct spool *spool)
 		}
 		spool->spare = spare;
 	}
-	if (spool->current->size == 0)
+	if (spool->current->size == 0) {
+		if (spool->n_kept > 0) {
+			pthread_mutex_unlock(&spool->lock);
+			retry_kept(spool);
+			pthread_mutex_lock(&spool->lock);
+		}
 		return;
+	}
 	spool->rotate = true;
 	pthread_cond_signal(&spool->work);
 	while (spool->retired == NULL)
@@ -218,7 +275,9 @@ checkpoint_locked(struct spool *spool)
 		pthread_cond_wait(&spool->drained, &spool->lock);
 	pthread_mutex_unlock(&spool->lock);
 	/* Every file the old journal covered is in new/ (or withdrawn): flush them all. */
-	if (syncfs(spool->new_fd) == 0) {
+	if (old->keep) {
+		kept_add(spool, old); /* retried below, at every checkpoint */
+	} else if (syncfs(spool->new_fd) == 0) {
 		journal_retire(spool, old);
 	} else {
 		log_error(NULL,
@@ -228,6 +287,7 @@ checkpoint_locked(struct spool *spool)
 		close(old->fd);
 		free(old);
 	}
+	retry_kept(spool);
 	pthread_mutex_lock(&spool->lock);
 }
 
@@ -261,6 +321,8 @@ spool_checkpoint(struct spool *spool)
 
 /* ------------------------------------------------------------ open and close */
 
+static void *publisher_main(void *arg);
+
 /* Recover what a crash left, then start the journal threads. */
 static int
 start_journal(struct spool *spool, struct buf *err)
@@ -281,8 +343,10 @@ start_journal(struct spool *spool, struct buf *err)
 		           strerror(errno));
 		return -1;
 	}
+	spool->publish_tail = &spool->publish_head;
 	pthread_create(&spool->syncer, NULL, syncer_main, spool);
 	pthread_create(&spool->checkpointer, NULL, checkpointer_main, spool);
+	pthread_create(&spool->publisher, NULL, publisher_main, spool);
 	spool->threads_running = true;
 	return 0;
 }
@@ -311,6 +375,8 @@ spool_open(const char *dir, enum spool_durability durability, struct buf *err)
 	pthread_cond_init(&spool->work, NULL);
 	pthread_cond_init(&spool->settled, NULL);
 	pthread_cond_init(&spool->drained, NULL);
+	pthread_cond_init(&spool->publish_work, NULL);
+	pthread_cond_init(&spool->published, NULL);
 	spool->tmp_fd = spool->new_fd = spool->cur_fd = spool->journal_fd = -1;
 	if (open_dir(spool, "tmp", &spool->tmp_fd, err) < 0 ||
 	    open_dir(spool, "new", &spool->new_fd, err) < 0 ||
@@ -339,6 +405,12 @@ spool_close(struct spool *spool)
 	if (spool == NULL)
 		return;
 	if (spool->threads_running) {
+		/* The publisher first (it writes what is queued), then the final checkpoint. */
+		pthread_mutex_lock(&spool->lock);
+		spool->stop_publisher = true;
+		pthread_cond_signal(&spool->publish_work);
+		pthread_mutex_unlock(&spool->lock);
+		pthread_join(spool->publisher, NULL);
 		pthread_mutex_lock(&spool->lock);
 		spool->stop_checkpoints = true;
 		pthread_cond_broadcast(&spool->drained);
@@ -361,6 +433,12 @@ spool_close(struct spool *spool)
 	}
 	if (spool->spare != NULL)
 		journal_retire(spool, spool->spare);
+	/* Journals still owing publications stay on disk: the next start recovers them. */
+	for (size_t i = 0; i < spool->n_kept; i++) {
+		close(spool->kept[i]->fd);
+		free(spool->kept[i]);
+	}
+	free(spool->kept);
 	close_fd(spool->tmp_fd);
 	close_fd(spool->new_fd);
 	close_fd(spool->cur_fd);
@@ -369,6 +447,8 @@ spool_close(struct spool *spool)
 	pthread_cond_destroy(&spool->work);
 	pthread_cond_destroy(&spool->settled);
 	pthread_cond_destroy(&spool->drained);
+	pthread_cond_destroy(&spool->publish_work);
+	pthread_cond_destroy(&spool->published);
 	free(spool->dir);
 	free(spool);
 }
@@ -515,15 +595,21 @@ spool_begin(struct spool *spool, const char *data, size_t len)
 	int saved;
 
 	spool_make_name(spool, e->name);
-	if (stage_write(spool, e, data, len) < 0)
-		goto fail;
-	if (spool->durability == SPOOL_DURABILITY_FSYNC && journal_event(spool, e, data, len) < 0) {
-		stage_discard(spool, e);
-		goto fail;
+	e->fd = -1;
+	if (spool->durability == SPOOL_DURABILITY_NONE) {
+		if (stage_write(spool, e, data, len) < 0)
+			goto fail;
+		return e;
 	}
+	e->data = xmalloc(len + 1);
+	memcpy(e->data, data, len);
+	e->len = len;
+	if (journal_event(spool, e, data, len) < 0)
+		goto fail;
 	return e;
 fail:
 	saved = errno;
+	free(e->data);
 	free(e);
 	errno = saved;
 	return NULL;
@@ -552,6 +638,7 @@ finish_entry(struct spool *spool, struct spool_entry *e, bool published)
 	if (--e->journal->inflight == 0 && e->journal != spool->current)
 		pthread_cond_broadcast(&spool->drained);
 	pthread_mutex_unlock(&spool->lock);
+	free(e->data);
 	free(e);
 }
 
@@ -560,19 +647,30 @@ spool_commit(struct spool *spool, struct spool_entry *e, char name[SPOOL_NAME_MA
 {
 	int error = 0;
 
-	if (spool->durability == SPOOL_DURABILITY_FSYNC) {
-		pthread_mutex_lock(&spool->lock);
-		while (!e->settled)
-			pthread_cond_wait(&spool->settled, &spool->lock);
-		error = e->error;
-		pthread_mutex_unlock(&spool->lock);
-	}
-	if (error == 0 && stage_publish(spool, e) < 0)
-		error = errno;
-	if (error != 0)
-		stage_discard(spool, e);
 	snprintf(name, SPOOL_NAME_MAX, "%s", e->name);
-	finish_entry(spool, e, error == 0);
+	if (spool->durability == SPOOL_DURABILITY_NONE) {
+		if (stage_publish(spool, e) < 0) {
+			error = errno;
+			stage_discard(spool, e);
+		}
+		finish_entry(spool, e, error == 0);
+		errno = error;
+		return error == 0 ? 0 : -1;
+	}
+	pthread_mutex_lock(&spool->lock);
+	while (!e->settled)
+		pthread_cond_wait(&spool->settled, &spool->lock);
+	error = e->error;
+	if (error == 0) {
+		/* Durable: the publisher gives it its file in new/. */
+		e->publish_next = NULL;
+		*spool->publish_tail = e;
+		spool->publish_tail = &e->publish_next;
+		pthread_cond_signal(&spool->publish_work);
+	}
+	pthread_mutex_unlock(&spool->lock);
+	if (error != 0)
+		finish_entry(spool, e, false);
 	errno = error;
 	return error == 0 ? 0 : -1;
 }
@@ -582,8 +680,71 @@ spool_abandon(struct spool *spool, struct spool_entry *e)
 {
 	if (e == NULL)
 		return;
-	stage_discard(spool, e);
+	if (spool->durability == SPOOL_DURABILITY_NONE)
+		stage_discard(spool, e);
 	finish_entry(spool, e, false);
+}
+
+/* ------------------------------------------------------------ publisher */
+
+/* Write one durable event into new/; a failure leaves it to recovery. */
+static void
+publish(struct spool *spool, struct spool_entry *e)
+{
+	if (stage_write(spool, e, e->data, e->len) == 0 && stage_publish(spool, e) == 0) {
+		finish_entry(spool, e, true);
+		return;
+	}
+	log_error(NULL,
+	          "event spool %s: cannot publish %s (%s); it is safe in the journal, "
+	          "publication is retried",
+	          spool->dir, e->name, strerror(errno));
+	stage_discard(spool, e);
+	pthread_mutex_lock(&spool->lock);
+	e->journal->keep = true;
+	pthread_mutex_unlock(&spool->lock);
+	finish_entry(spool, e, true); /* no withdrawal record: the event stands */
+}
+
+static void *
+publisher_main(void *arg)
+{
+	struct spool *spool = arg;
+
+	pthread_mutex_lock(&spool->lock);
+	for (;;) {
+		while (spool->publish_head == NULL && !spool->stop_publisher)
+			pthread_cond_wait(&spool->publish_work, &spool->lock);
+		struct spool_entry *batch = spool->publish_head;
+		if (batch == NULL)
+			break;
+		spool->publish_head = NULL;
+		spool->publish_tail = &spool->publish_head;
+		spool->publishing++;
+		pthread_mutex_unlock(&spool->lock);
+		while (batch != NULL) {
+			struct spool_entry *next = batch->publish_next;
+			publish(spool, batch);
+			batch = next;
+		}
+		pthread_mutex_lock(&spool->lock);
+		spool->publishing--;
+		if (spool->publish_head == NULL)
+			pthread_cond_broadcast(&spool->published);
+	}
+	pthread_mutex_unlock(&spool->lock);
+	return NULL;
+}
+
+void
+spool_wait_published(struct spool *spool)
+{
+	if (!spool->threads_running)
+		return;
+	pthread_mutex_lock(&spool->lock);
+	while (spool->publish_head != NULL || spool->publishing > 0)
+		pthread_cond_wait(&spool->published, &spool->lock);
+	pthread_mutex_unlock(&spool->lock);
 }
 
 int
@@ -591,7 +752,8 @@ spool_write(struct spool *spool, const char *data, size_t len, char name[SPOOL_N
 {
 	struct spool_entry *e = spool_begin(spool, data, len);
 
-	if (e == NULL)
+	if (e == NULL || spool_commit(spool, e, name) < 0)
 		return -1;
-	return spool_commit(spool, e, name);
+	spool_wait_published(spool);
+	return 0;
 }

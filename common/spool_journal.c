@@ -136,6 +136,7 @@ journal_create(int journal_dir_fd, uint64_t number)
 
 struct record {
 	bool withdrawn;
+	size_t file; /* index of the journal file it came from */
 	char name[128];
 	const char *data; /* events only */
 	size_t len;
@@ -203,13 +204,14 @@ parse_record(const char *p, const char *lim, struct record *rec)
 }
 
 static void
-parse_journal(struct recovery *r, const char *data, size_t len)
+parse_journal(struct recovery *r, const char *data, size_t len, size_t file)
 {
 	const char *p = data, *lim = data + len;
 	struct record rec;
 	size_t used;
 
 	while (p < lim && (used = parse_record(p, lim, &rec)) > 0) {
+		rec.file = file;
 		r->records = xgrow(r->records, r->count, sizeof(*r->records));
 		r->records[r->count++] = rec;
 		p += used;
@@ -289,61 +291,100 @@ list_journals(int dir_fd, size_t *count)
 	return names;
 }
 
+/* Read every journal file in the directory; -1 with the reason in err. */
+static int
+load_journals(int journal_dir_fd, struct recovery *r, char ***files, size_t *n_files,
+              struct buf *err)
+{
+	*files = list_journals(journal_dir_fd, n_files);
+	for (size_t i = 0; i < *n_files; i++) {
+		size_t len = 0;
+		char *data = read_file_at(journal_dir_fd, (*files)[i], &len);
+
+		if (data == NULL) {
+			buf_printf(err, "cannot read journal %s: %s", (*files)[i], strerror(errno));
+			return -1;
+		}
+		r->contents = xgrow(r->contents, r->n_contents, sizeof(*r->contents));
+		r->contents[r->n_contents++] = data;
+		parse_journal(r, data, len, i);
+	}
+	return 0;
+}
+
+static void
+recovery_free(struct recovery *r, char **files, size_t n_files)
+{
+	for (size_t i = 0; i < n_files; i++)
+		free(files[i]);
+	free(files);
+	for (size_t i = 0; i < r->n_contents; i++)
+		free(r->contents[i]);
+	free(r->contents);
+	free(r->records);
+}
+
+/* Publish the events of file only (all when only is NULL) that are missing. */
+static int
+publish_missing(const struct recovery *r, char **files, const char *only, int tmp_fd, int new_fd,
+                int cur_fd, unsigned long *published, struct buf *err)
+{
+	*published = 0;
+	for (size_t i = 0; i < r->count; i++) {
+		const struct record *rec = &r->records[i];
+
+		if (only != NULL && strcmp(files[rec->file], only) != 0)
+			continue;
+		if (rec->withdrawn || withdrawn(r, rec->name) ||
+		    holds(new_fd, rec->name, rec->data, rec->len) ||
+		    holds(cur_fd, rec->name, rec->data, rec->len))
+			continue;
+		if (publish(tmp_fd, new_fd, rec) < 0) {
+			buf_printf(err, "cannot publish event %s: %s", rec->name, strerror(errno));
+			return -1;
+		}
+		(*published)++;
+	}
+	if (*published > 0 && fsync(new_fd) < 0) {
+		buf_printf(err, "cannot sync published events: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int64_t
 journal_recover(int journal_dir_fd, int tmp_fd, int new_fd, int cur_fd, unsigned long *recovered,
                 struct buf *err)
 {
 	struct recovery r = { 0 };
 	size_t n_files = 0;
-	char **files = list_journals(journal_dir_fd, &n_files);
-	int64_t highest = 0, result = 0;
+	char **files = NULL;
+	int64_t highest = -1;
 
-	*recovered = 0;
-	for (size_t i = 0; i < n_files; i++) {
-		size_t len = 0;
-		char *data = read_file_at(journal_dir_fd, files[i], &len);
+	if (load_journals(journal_dir_fd, &r, &files, &n_files, err) == 0 &&
+	    publish_missing(&r, files, NULL, tmp_fd, new_fd, cur_fd, recovered, err) == 0) {
+		highest = n_files > 0 ? (int64_t)strtoull(files[n_files - 1], NULL, 10) : 0;
+		for (size_t i = 0; i < n_files; i++)
+			unlinkat(journal_dir_fd, files[i], 0);
+		if (n_files > 0)
+			fsync(journal_dir_fd);
+	}
+	recovery_free(&r, files, n_files);
+	return highest;
+}
 
-		if (data == NULL) {
-			buf_printf(err, "cannot read journal %s: %s", files[i], strerror(errno));
-			result = -1;
-			goto out;
-		}
-		r.contents = xgrow(r.contents, r.n_contents, sizeof(*r.contents));
-		r.contents[r.n_contents++] = data;
-		parse_journal(&r, data, len);
-		highest = (int64_t)strtoull(files[i], NULL, 10);
-	}
-	for (size_t i = 0; i < r.count; i++) {
-		const struct record *rec = &r.records[i];
+int
+journal_republish(int journal_dir_fd, uint64_t number, int tmp_fd, int new_fd, int cur_fd,
+                  unsigned long *published, struct buf *err)
+{
+	struct recovery r = { 0 };
+	size_t n_files = 0;
+	char **files = NULL, name[32];
+	int rc = -1;
 
-		if (rec->withdrawn || withdrawn(&r, rec->name) ||
-		    holds(new_fd, rec->name, rec->data, rec->len) ||
-		    holds(cur_fd, rec->name, rec->data, rec->len))
-			continue;
-		if (publish(tmp_fd, new_fd, rec) < 0) {
-			buf_printf(err, "cannot recover event %s: %s", rec->name, strerror(errno));
-			result = -1;
-			goto out;
-		}
-		(*recovered)++;
-	}
-	if (*recovered > 0 && fsync(new_fd) < 0) {
-		buf_printf(err, "cannot sync recovered events: %s", strerror(errno));
-		result = -1;
-		goto out;
-	}
-	for (size_t i = 0; i < n_files; i++)
-		unlinkat(journal_dir_fd, files[i], 0);
-	if (n_files > 0)
-		fsync(journal_dir_fd);
-	result = highest;
-out:
-	for (size_t i = 0; i < n_files; i++)
-		free(files[i]);
-	free(files);
-	for (size_t i = 0; i < r.n_contents; i++)
-		free(r.contents[i]);
-	free(r.contents);
-	free(r.records);
-	return result;
+	journal_file_name(number, name, sizeof(name));
+	if (load_journals(journal_dir_fd, &r, &files, &n_files, err) == 0)
+		rc = publish_missing(&r, files, name, tmp_fd, new_fd, cur_fd, published, err);
+	recovery_free(&r, files, n_files);
+	return rc;
 }

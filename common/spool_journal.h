@@ -38,4 +38,12 @@ void journal_file_name(uint64_t number, char *out, size_t outlen);
 int64_t journal_recover(int journal_dir_fd, int tmp_fd, int new_fd, int cur_fd,
                         unsigned long *recovered, struct buf *err);
 
+/*
+ * The same for the events of one journal file, the others left in place
+ * (their withdrawal records still count): a checkpoint's retry of a
+ * journal whose events could not be published.  0, or -1 with err.
+ */
+int journal_republish(int journal_dir_fd, uint64_t number, int tmp_fd, int new_fd, int cur_fd,
+                      unsigned long *published, struct buf *err);
+
 #endif

@@ -6,7 +6,7 @@
 # here.  Mail from a trusted client is outbound (a Send event in the
 # spool), from an untrusted one inbound (no event); both arrive unchanged.
 # Then: the submission service's {daemon_name}, queue IDs in mailward's
-# log, a broken policy on SIGHUP while mail flows, an unwritable spool
+# log, a broken policy on SIGHUP while mail flows, an unwritable new/
 # (tempfail, nothing lost), and mailward stopped under both
 # milter_default_action settings.
 set -u
@@ -27,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 32
+plan 35
 
 pf_setup "$work" || {
 	echo "Bail out! pf_setup failed"
@@ -57,6 +57,7 @@ start_mailward() {
 
 events() { find "$spool/new" -name '*.json' 2>/dev/null | sort; }
 event_count() { events | wc -l; }
+event_count_is() { [ "$(event_count)" -eq "$1" ]; }
 # The one event added since a count: its JSON on stdout.
 newest_event() { events | tail -1 | xargs cat; }
 json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -114,7 +115,7 @@ check "mailward logged it as inbound" wait_until 5 grep -q "inbound reason=untru
 SEND_SUBJECT="outbound through submission"
 send_mail 127.0.0.2 "$PF_SUBMISSION_PORT" dave@example.com "x@example.net,y@example.net" >/dev/null
 check "mail through the ORIGINATING submission service is outbound" \
-	wait_until 10 test "$(event_count)" -eq 2
+	wait_until 10 event_count_is 2
 check "... its event lists both recipients" \
 	test "$(newest_event | json "d['mail']['destination']")" = "['x@example.net', 'y@example.net']"
 
@@ -125,20 +126,27 @@ check "a broken policy on SIGHUP is refused" wait_until 5 grep -q "refused; the 
 SEND_SUBJECT="after a refused reload"
 send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net >/dev/null
 check "... and mail keeps flowing under the old policy: an event is written" \
-	wait_until 10 test "$(event_count)" -eq 3
+	wait_until 10 event_count_is 3
 check "... and the message is delivered" sink_wait_count 4 30
 write_policy info
 
-# ---------------------------------------------- spool unwritable: tempfail
+# ------------------------- new/ unwritable: durable in the journal, published later
+# The event is durable once it is in the journal, so the message is
+# accepted; its file in new/ follows as soon as new/ can be written again.
 chmod 500 "$spool/new"
-SEND_SUBJECT="while the spool is unwritable"
+before=$(sink_count)
+SEND_SUBJECT="while new/ is unwritable"
 send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net >/dev/null
-check "with the spool unwritable, the client gets 451 4.3.0 from mailward" \
-	grep -q "451 4.3.0 mailward: event spool unwritable, try again later" "$SEND_LOG"
-check "... nothing half-written is left in the spool" \
-	test "$(find "$spool/tmp" -type f | wc -l):$(event_count)" = "0:3"
+check "with new/ unwritable the message is still accepted and delivered" \
+	sink_wait_count $((before + 1)) 30
+check "... mailward logs that its event waits in the journal" \
+	wait_until 10 grep -q "safe in the journal, publication is retried" "$work/mailward/log"
+check "... no event file yet" test "$(event_count)" -eq 3
 chmod 750 "$spool/new"
-sleep 1
+check "... once new/ is writable again, the held event is published" \
+	wait_until 10 event_count_is 4
+check "... and nothing half-written is left in the spool" \
+	test "$(find "$spool/tmp" -type f | wc -l)" = 0
 delivered=$(sink_count)
 
 # ------------------------------------------------------ mailward stopped

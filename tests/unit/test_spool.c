@@ -702,7 +702,6 @@ struct failure_case {
 
 static const struct failure_case failure_cases[] = {
 	/* ENOENT from a rename, EPERM or ENOENT from linking into a removed directory */
-	{ "new/ removed, fsync", FAIL_NEW_REMOVED, SPOOL_DURABILITY_FSYNC, 0 },
 	{ "new/ removed, none", FAIL_NEW_REMOVED, SPOOL_DURABILITY_NONE, 0 },
 	{ "file size limit, fsync", FAIL_FILE_SIZE_LIMIT, SPOOL_DURABILITY_FSYNC, EFBIG },
 	{ "file size limit, none", FAIL_FILE_SIZE_LIMIT, SPOOL_DURABILITY_NONE, EFBIG },
@@ -777,6 +776,27 @@ spool_write_failure_returns_error_and_leaves_nothing_behind(void **state)
 		}
 		spool_close(spool);
 	}
+}
+
+/*
+ * With a journal, an event is durable before it has its file: new/ gone
+ * does not fail the write, and the next start publishes the event.
+ */
+static void
+spool_fsync_event_survives_an_unpublishable_new_dir(void **state)
+{
+	struct fixture *fx = *state;
+	char sub[256], name[SPOOL_NAME_MAX] = "";
+	struct spool *spool = open_or_fail(fx->spool, SPOOL_DURABILITY_FSYNC);
+
+	path_of(sub, sizeof(sub), fx->spool, "new");
+	assert_int_equal(rmdir(sub), 0);
+	assert_int_equal(spool_write(spool, "{\"kept\":1}\n", 11, name), 0);
+	spool_close(spool);
+	assert_int_equal(mkdir(sub, 0750), 0);
+	spool = open_or_fail(fx->spool, SPOOL_DURABILITY_FSYNC);
+	assert_file_holds(sub, name, "{\"kept\":1}\n", 11);
+	spool_close(spool);
 }
 
 /* ------------------------------------------------------ concurrent reader */
@@ -1078,6 +1098,7 @@ spool_checkpoint_drops_the_journal_and_abandon_withdraws(void **state)
 	assert_int_equal(count_entries(fx->spool, "new"), 0);
 	spool_abandon(spool, dropped);
 	assert_int_equal(spool_commit(spool, kept, name), 0);
+	spool_wait_published(spool);
 	assert_int_equal(count_entries(fx->spool, "new"), 1);
 	assert_int_equal(count_entries(fx->spool, "tmp"), 0);
 
@@ -1148,6 +1169,8 @@ main(void)
 		    spool_checkpoint_drops_the_journal_and_abandon_withdraws, setup, teardown),
 		cmocka_unit_test_setup_teardown(spool_recovery_ignores_a_torn_tail, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(spool_fsync_event_survives_an_unpublishable_new_dir,
+		                                setup, teardown),
 	};
 	return cmocka_run_group_tests_name("spool", tests, NULL, NULL);
 }
