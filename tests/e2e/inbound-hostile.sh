@@ -19,7 +19,8 @@
 #   three together within dns.message_budget_ms).
 #
 # Where the outcome is a design question rather than a rule (two From
-# fields, more From domains than mailward judges), the test asserts only
+# fields, more From domains than mailward judges, a From address without a
+# domain beside a valid one), the test asserts only
 # that it is defined and bounded, and prints it.  mailward must be alive at
 # the end.  About 20 s.
 set -u
@@ -165,7 +166,7 @@ check_outcome() {
 	fi
 }
 
-plan 21
+plan 22
 
 # ------------------------------------------------------------ header floods
 good=$(hostile good "From: u@dkim.example.com")
@@ -237,6 +238,14 @@ if outcome sink 10000 || outcome refused 10000; then
 	diag "design question: two From fields: $(grep -o 'dmarc=[a-z]*[^;]*' "$IB_HEADERS" || sed -n 's/.* \(dmarc=[^ ]*\).* \(action=[^ ]*\).*/\1 \2/p' <<<"$summary")"
 else
 	fail "two From fields: a defined outcome" "$why"
+fi
+send "From: a p=reject address and one without a domain" frombroken@spf-ip4.example.com \
+	"$(hostile frombroken "From: u@reject.example.com, broken@")"
+if outcome sink 10000 || outcome refused 10000; then
+	pass "From with a p=reject address and one without a domain: a defined outcome, $IB_WHERE, in $IB_MS ms"
+	diag "design question: a broken second address: $(grep -o 'dmarc=[a-z]*[^;]*' "$IB_HEADERS" || sed -n 's/.* \(dmarc=[^ ]*\).* \(action=[^ ]*\).*/\1 \2/p' <<<"$summary")"
+else
+	fail "From with a p=reject address and one without a domain: a defined outcome" "$why"
 fi
 send "no From" nofrom@spf-ip4.example.com "$(hostile nofrom "Sender: u@reject.example.com")"
 check_outcome "no From field: delivered, dmarc=permerror" sink 10000 "spf=pass" \
