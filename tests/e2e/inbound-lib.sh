@@ -31,6 +31,7 @@
 #                                the header fields mailward added, unfolded,
 #                                when the message was delivered or held)
 #   ib_summary QID               mailward's summary lines for QID
+#   ib_alive                     mailward runs (not a zombie), logged nothing fatal
 
 # Variables come from the caller (work, build, mw) or are for it (IB_*).
 # shellcheck disable=SC2034,SC2154
@@ -231,4 +232,8 @@ ib_send() {
 
 ib_summary() {
 	[ -n "$1" ] && grep -E "info: $1: inbound " "$state/log"
+}
+
+ib_alive() {
+	pid_alive "$mw_pid" && ! grep -qE 'fatal|panic' "$state/log"
 }
