@@ -130,16 +130,17 @@ static sfsistat
 dispose(SMFICTX *ctx, struct conn *conn, struct msg *msg, const struct inbound_checks *c)
 {
 	struct buf err = BUF_INIT;
-	char reason[300];
+	char field[300]; /* a header value starts with its space; the reason after it */
+	char *reason = field + 1;
 	sfsistat verdict = SMFIS_ACCEPT;
 
 	if (c->applied == DMARC_POLICY_REJECT)
 		return reject(ctx, c);
-	snprintf(reason, sizeof(reason), "DMARC policy of %s: quarantine",
+	snprintf(field, sizeof(field), " DMARC policy of %s: quarantine",
 	         c->from_domain ? c->from_domain : "?");
 	if (c->applied == DMARC_POLICY_QUARANTINE &&
 	    msg->policy->quarantine_as == QUARANTINE_HEADER)
-		edit_add_header(msg, msg->policy->quarantine_header, reason);
+		edit_add_header(msg, msg->policy->quarantine_header, field);
 	if (edits_apply(ctx, msg, conn->leadspc, &err) < 0)
 		verdict = verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
 		                             "internal error", buf_str(&err));
