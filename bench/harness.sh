@@ -57,8 +57,13 @@ esac
 
 [ -x "$top/mailward" ] || { echo "harness-sign: build mailward first (tools/build && make)" >&2; exit 1; }
 make -s -C "$shared" >/dev/null
+# Spools of earlier runs are deleted when a run ends, not when the next one
+# starts: ext4 without a journal (this machine's root) skips inodes deleted
+# in the last minutes when it allocates new ones, which would bill the
+# previous run's clean-up to this run's event files.
 rm -rf "$work"
 mkdir -p "$work"
+trap 'find "$work" -maxdepth 1 -name "spool-*" -exec rm -rf {} +' EXIT
 "$top/mailward" keygen -a ed25519-sha256 -o "$work" -u "$(id -un)" example.com bench-ed >/dev/null
 
 # The harness wipes its work directory and then makes its RSA key; the

@@ -117,10 +117,15 @@ reject(SMFICTX *ctx, const struct inbound_checks *c)
 {
 	char text[300];
 
-	snprintf(text, sizeof(text),
-	         "mailward: the DMARC policy of %s rejects this message: it is not "
-	         "authenticated (no aligned SPF or DKIM pass)",
-	         c->from_domain);
+	if (c->from_unjudged)
+		snprintf(text, sizeof(text),
+		         "mailward: the From header names more domains than DMARC can be "
+		         "checked for");
+	else
+		snprintf(text, sizeof(text),
+		         "mailward: the DMARC policy of %s rejects this message: it is not "
+		         "authenticated (no aligned SPF or DKIM pass)",
+		         c->from_domain);
 	smfi_setreply(ctx, "550", "5.7.1", text);
 	return SMFIS_REJECT;
 }

@@ -17,8 +17,12 @@
 #include "milter/inbound_checks.h"
 #include "policy/overrides.h"
 
-/* At most this many distinct From domains are judged (each costs lookups). */
-#define MAX_FROM_DOMAINS 4
+/*
+ * At most this many distinct From domains are judged (each costs lookups);
+ * a From naming more is refused in enforce mode rather than half judged,
+ * or a sender could hide a p=reject domain behind harmless ones.
+ */
+#define MAX_FROM_DOMAINS 8
 
 static void
 check_spf(struct inbound_checks *c, const struct services *svc, const struct conn *conn,
@@ -49,6 +53,7 @@ check_dkim(struct inbound_checks *c, const struct services *svc, struct dkim_ver
 struct from_domains {
 	char *names[MAX_FROM_DOMAINS];
 	size_t count;
+	bool too_many;
 };
 
 static void
@@ -60,45 +65,53 @@ add_domain(struct from_domains *fd, char *domain)
 			return;
 		}
 	if (fd->count == MAX_FROM_DOMAINS) {
+		fd->too_many = true;
 		free(domain);
 		return;
 	}
 	fd->names[fd->count++] = domain;
 }
 
-/* The distinct From domains in A-labels; NULL, or why there are none usable. */
+/* The domains of one From field's addresses; addresses without one are skipped. */
+static void
+add_field_domains(struct from_domains *fd, const char *value)
+{
+	struct addrlist list = { 0 };
+
+	addrlist_split(value, &list);
+	for (size_t i = 0; i < list.count; i++) {
+		char *domain = address_domain(list.items[i]);
+		char *alabel = domain ? domain_alabel(domain) : NULL;
+
+		if (alabel != NULL)
+			add_domain(fd, alabel);
+		free(domain);
+	}
+	addrlist_free(&list);
+}
+
+/*
+ * The distinct From domains in A-labels, from every From field (RFC 5322
+ * allows one; a second must not hide a domain from DMARC); NULL, or why
+ * there is none usable.
+ */
 static const char *
 from_domains(const struct msg *msg, struct from_domains *fd)
 {
-	const char *value = NULL;
-	struct addrlist list = { 0 };
-	const char *problem = NULL;
 	size_t fields = 0;
 
 	for (size_t i = 0; i < msg->header_count; i++)
 		if (strcasecmp(msg->headers[i].name, "From") == 0) {
 			fields++;
-			value = msg->headers[i].value;
+			add_field_domains(fd, msg->headers[i].value);
 		}
 	if (fields == 0)
 		return "no From header field";
-	if (fields > 1)
-		return "several From header fields";
-	addrlist_split(value, &list);
-	for (size_t i = 0; i < list.count && problem == NULL; i++) {
-		char *domain = address_domain(list.items[i]);
-		char *alabel = domain ? domain_alabel(domain) : NULL;
-
-		if (alabel == NULL)
-			problem = "the From address has no valid domain";
-		else
-			add_domain(fd, alabel);
-		free(domain);
-	}
-	addrlist_free(&list);
-	if (problem == NULL && fd->count == 0)
-		problem = "no address in the From header field";
-	return problem;
+	if (fd->too_many)
+		return "the From header names more domains than mailward judges";
+	if (fd->count == 0)
+		return "no From address with a valid domain";
+	return NULL;
 }
 
 /* ------------------------------------------------------------ DMARC */
@@ -175,6 +188,7 @@ check_dmarc(struct inbound_checks *c, const struct services *svc, const struct m
 	char *envelope_to = msg->rcpt_count ? domain_of_address(msg->rcpts[0]) : NULL;
 
 	c->from_problem = from_domains(msg, &fd);
+	c->from_unjudged = fd.too_many;
 	for (size_t i = 0; i < c->n_dkim; i++) {
 		dkim[i].domain = c->dkim[i].domain ? c->dkim[i].domain : "";
 		dkim[i].selector = c->dkim[i].selector;
@@ -220,6 +234,10 @@ decide(struct inbound_checks *c, const struct conn *conn, const struct msg *msg)
 	const struct policy *policy = msg->policy;
 
 	c->applied = DMARC_POLICY_NONE;
+	if (c->from_unjudged && policy->inbound_mode == INBOUND_ENFORCE) {
+		c->applied = DMARC_POLICY_REJECT; /* too many domains to judge them all */
+		return;
+	}
 	if (!c->dmarc_done || c->dmarc.status != DMARC_FAIL)
 		return;
 	if (c->dmarc.override == DMARC_OVERRIDE_SAMPLED_OUT)

@@ -34,6 +34,7 @@ struct inbound_checks {
 
 	char *from_domain;        /* A-labels; the domain DMARC judged */
 	const char *from_problem; /* why DMARC could not be evaluated, or NULL */
+	bool from_unjudged;       /* From names more domains than are judged */
 	bool dmarc_done;
 	struct dmarc_result dmarc;
 	enum dmarc_policy applied; /* what mailward does */
