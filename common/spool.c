@@ -472,22 +472,6 @@ spool_make_name(struct spool *spool, char name[SPOOL_NAME_MAX])
 	         (long)tv.tv_usec, (long)getpid(), seq);
 }
 
-static int
-write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Staging: the event's bytes in a file no consumer can see yet.  An
  * unnamed file (O_TMPFILE) in new/, linked under its name when published,
@@ -533,7 +517,7 @@ stage_write(struct spool *spool, struct spool_entry *e, const char *data, size_t
 	fd = stage_open(spool, e);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, data, len) < 0) {
+	if (journal_write_all(fd, data, len) < 0) {
 		int saved = errno;
 		close(fd);
 		e->fd = -1;

@@ -18,8 +18,8 @@
 #include "common/spool_journal.h"
 #include "common/xalloc.h"
 
-static int
-write_all(int fd, const char *data, size_t len)
+int
+journal_write_all(int fd, const char *data, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, data, len);
@@ -46,7 +46,7 @@ write_rest(int fd, const struct iovec *iov, int count, size_t done)
 			done -= len;
 			continue;
 		}
-		if (write_all(fd, base + done, len - done) < 0)
+		if (journal_write_all(fd, base + done, len - done) < 0)
 			return -1;
 		done = 0;
 	}
@@ -100,7 +100,7 @@ journal_append_void(int fd, off_t end, const char *name, off_t *new_end)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (write_all(fd, rec, (size_t)n) < 0)
+	if (journal_write_all(fd, rec, (size_t)n) < 0)
 		return cut_back(fd, end);
 	*new_end = end + n;
 	return 0;
@@ -246,7 +246,7 @@ publish(int tmp_fd, int new_fd, const struct record *rec)
 
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, rec->data, rec->len) < 0 || fsync(fd) < 0) {
+	if (journal_write_all(fd, rec->data, rec->len) < 0 || fsync(fd) < 0) {
 		int saved = errno;
 		close(fd);
 		errno = saved;

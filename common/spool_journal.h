@@ -19,6 +19,9 @@
 
 #include "common/buf.h"
 
+/* write() until all of data is written (EINTR retried); -1 with errno. */
+int journal_write_all(int fd, const char *data, size_t len);
+
 /* Append an event record at offset end; -1 with errno (the file is cut back to end). */
 int journal_append_event(int fd, off_t end, const char *name, const char *data, size_t len,
                          off_t *new_end);
