@@ -32,7 +32,13 @@
 #include "common/spool_journal.h"
 #include "common/xalloc.h"
 
-#define CHECKPOINT_INTERVAL_MS 1000
+/*
+ * A checkpoint every 30 s by default (events.checkpoint_seconds), about
+ * when the kernel writes dirty files back by itself, so the syncfs() mostly
+ * finds them written already; sooner when the journal passes 64 MB.
+ */
+#define CHECKPOINT_DEFAULT_MS 30000
+#define JOURNAL_SOFT_MAX      (64L * 1024 * 1024)
 
 struct journal {
 	int fd;
@@ -71,6 +77,7 @@ struct spool {
 	uint64_t appended, synced, next_number;
 	struct spool_entry *unsettled;
 	bool threads_running, rotate, stop_checkpoints, stop_syncer, stop_publisher;
+	unsigned checkpoint_ms;
 	pthread_cond_t publish_work; /* publisher: committed events to write */
 	pthread_cond_t published;    /* spool_wait_published(): the queue emptied */
 	size_t publishing;           /* taken by the publisher, not yet written */
@@ -230,7 +237,7 @@ retry_kept(struct spool *spool)
 			if (!j->keep_logged)
 				log_error(NULL,
 				          "event spool %s: %s; the events stay in the journal and "
-				          "are retried every second",
+				          "are retried at every checkpoint",
 				          spool->dir, buf_str(&err));
 			j->keep_logged = true;
 			spool->kept[still++] = j;
@@ -299,14 +306,28 @@ checkpointer_main(void *arg)
 
 	pthread_mutex_lock(&spool->lock);
 	while (!spool->stop_checkpoints) {
-		deadline_after_ms(&deadline, CHECKPOINT_INTERVAL_MS);
-		while (!spool->stop_checkpoints &&
+		unsigned interval = spool->checkpoint_ms;
+
+		deadline_after_ms(&deadline, interval);
+		while (!spool->stop_checkpoints && spool->current->size < JOURNAL_SOFT_MAX &&
+		       interval == spool->checkpoint_ms &&
 		       pthread_cond_timedwait(&spool->drained, &spool->lock, &deadline) == 0)
 			;
+		if (interval != spool->checkpoint_ms && !spool->stop_checkpoints)
+			continue; /* a new interval: wait again, from now */
 		checkpoint_locked(spool);
 	}
 	pthread_mutex_unlock(&spool->lock);
 	return NULL;
+}
+
+void
+spool_set_checkpoint_interval(struct spool *spool, unsigned seconds)
+{
+	pthread_mutex_lock(&spool->lock);
+	spool->checkpoint_ms = (seconds > 0 ? seconds : 1) * 1000;
+	pthread_cond_broadcast(&spool->drained);
+	pthread_mutex_unlock(&spool->lock);
 }
 
 void
@@ -371,6 +392,7 @@ spool_open(const char *dir, enum spool_durability durability, struct buf *err)
 	spool = xcalloc(1, sizeof(*spool));
 	spool->dir = xstrdup(dir);
 	spool->durability = durability;
+	spool->checkpoint_ms = CHECKPOINT_DEFAULT_MS;
 	pthread_mutex_init(&spool->lock, NULL);
 	pthread_cond_init(&spool->work, NULL);
 	pthread_cond_init(&spool->settled, NULL);
@@ -567,6 +589,8 @@ journal_event(struct spool *spool, struct spool_entry *e, const char *data, size
 		e->next = spool->unsettled;
 		spool->unsettled = e;
 		pthread_cond_signal(&spool->work);
+		if (j->size >= JOURNAL_SOFT_MAX)
+			pthread_cond_broadcast(&spool->drained);
 	}
 	pthread_mutex_unlock(&spool->lock);
 	return rc;

@@ -15,7 +15,7 @@
  * waits for the flush that covers its event and returns: the event is
  * durable.  A publisher thread then writes it into new/ (moments later,
  * off the message path: creating a file costs more than the flush on some
- * filesystems), and every second a checkpoint flushes the filesystem once
+ * filesystems), and every events.checkpoint_seconds a checkpoint flushes the filesystem once
  * (syncfs) and drops the journal that covered those files.  After a crash
  * or a failed publication, spool_open() republishes from the journal every
  * event missing from new/ and cur/ or damaged, so an event acknowledged as
@@ -74,8 +74,10 @@ void spool_wait_published(struct spool *spool);
 /* spool_begin(), spool_commit() and spool_wait_published() in one call. */
 int spool_write(struct spool *spool, const char *data, size_t len, char name[SPOOL_NAME_MAX]);
 
-/* Run a checkpoint now (tests; a thread does it every second). */
+/* Run a checkpoint now (tests; a thread does it every interval). */
 void spool_checkpoint(struct spool *spool);
+/* Seconds between checkpoints (default 30); takes effect after the current wait. */
+void spool_set_checkpoint_interval(struct spool *spool, unsigned seconds);
 
 const char *spool_dir(const struct spool *spool);
 

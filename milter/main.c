@@ -206,6 +206,10 @@ warn_restart_only(const struct policy *old, const struct policy *new)
 		log_warning(NULL, "reload: daemon.user changed; takes effect at restart");
 	if (strcmp(old->spool_dir, new->spool_dir) != 0)
 		log_warning(NULL, "reload: events.spool_dir changed; takes effect at restart");
+	if (old->durability != new->durability ||
+	    old->checkpoint_seconds != new->checkpoint_seconds)
+		log_warning(NULL, "reload: events.durability or events.checkpoint_seconds changed; "
+		                  "takes effect at restart");
 	if (resolver_settings_differ(old, new))
 		log_warning(NULL, "reload: the dns section (or inbound.mode off) changed; takes "
 		                  "effect at restart");
@@ -316,6 +320,7 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	st->svc.spool =
 	    spool_open(policy->spool_dir, (enum spool_durability)policy->durability, &err);
 	fatal_if(st->svc.spool == NULL, EX_CANTCREAT, "events.spool_dir", &err);
+	spool_set_checkpoint_interval(st->svc.spool, (unsigned)policy->checkpoint_seconds);
 	st->svc.store = store_open(policy->store_path, &err);
 	fatal_if(st->svc.store == NULL, EX_CANTCREAT, "store.path", &err);
 	st->svc.history = history_start(st->svc.store);

@@ -177,6 +177,7 @@ struct policy {
 	/* events */
 	char *spool_dir;
 	int durability; /* enum spool_durability */
+	long checkpoint_seconds;
 	int event_shape;
 	long max_header_bytes;
 

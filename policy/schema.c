@@ -279,6 +279,12 @@ static const struct setting events_settings[] = {
 	  "flush).  none: faster, but events of the last seconds are lost if the\n"
 	  "machine loses power.",
 	  .def_string = "fsync", .choices = durability_choices },
+	{ "checkpoint_seconds", SETTING_INT, P(checkpoint_seconds),
+	  "fsync: seconds between checkpoints, which flush the event files of the\n"
+	  "journal to disk and drop the journal (sooner when it passes 64 MB).\n"
+	  "Longer: less disk work; the journal replayed after a crash is longer.\n"
+	  "Takes effect at restart.",
+	  .def_int = 30, .min = 1, .max = 3600 },
 	{ "shape", SETTING_CHOICE, P(event_shape),
 	  "event: SES event publishing (eventType); notification: SES notifications\n"
 	  "(notificationType).",

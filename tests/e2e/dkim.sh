@@ -202,7 +202,7 @@ feedback = {
   bounce_domains = [ "bounce.example.com" ];
   verp_keys = ( { id = 1; file = "$state/verp.key"; } );
 };
-events = { spool_dir = "$state/spool"; };
+events = { spool_dir = "$state/spool"; checkpoint_seconds = 1; };
 store = { path = "$state/mailward.db"; };
 dns = { nameservers = [ "$DNS_ADDR" ]; };
 CONF

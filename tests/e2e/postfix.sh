@@ -43,7 +43,7 @@ write_policy() {
 daemon = { socket = "inet:$mw_port@127.0.0.1"; user = "mailward"; };
 log = { to = "stderr"; level = "$1"; };
 trusted_networks = [ "127.0.0.1/32" ];
-events = { spool_dir = "$spool"; };
+events = { spool_dir = "$spool"; checkpoint_seconds = 1; };
 store = { path = "$work/mailward/state/mailward.db"; };
 inbound = { mode = "off"; };
 CONF
