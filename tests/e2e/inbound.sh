@@ -1,5 +1,6 @@
 #!/bin/bash
-# inbound.sh - inbound SPF, DKIM and DMARC end to end, through Postfix
+# inbound.sh - inbound SPF, DKIM and DMARC end to end, through Postfix and
+# through the milter protocol alone
 #
 # A private NSD on MW_TEST_DNS_ADDR (127.0.53.40) serves SPF records of
 # every mechanism (ip4, ip6, a, mx, ptr, include, exists with macros, all,
@@ -295,7 +296,7 @@ TABLE
 CASES=$(grep -E "^(${MW_INBOUND_CASES:-.*}) *[|]" <<<"$CASES")
 n_cases=$(grep -c . <<<"$CASES")
 declare -A case_ms
-plan $((n_cases + 12))
+plan $((2 * n_cases + 12))
 
 cp "$top/tests/data/rfc8463-a3.eml" "$work/rfc8463.eml"
 sed 's/^We lost the game\./We won the game./' "$work/rfc8463.eml" >"$work/rfc8463-tampered.eml"
@@ -307,6 +308,38 @@ while IFS='|' read -r name client mfrom from sign outcome expected; do
 	dkim_rfc8463_tampered) cp "$work/rfc8463-tampered.eml" "$work/msg/$name.eml.src" ;;
 	esac
 	run_case "$name" "$client" "$mfrom" "$from" "$sign" "$outcome" "${strings[@]}"
+done <<<"$CASES"
+
+# ------------------------------------- the same table through the milter protocol
+# The signed files of the rows above go straight to mailward's socket, the
+# way an MTA speaks to it (tests/lib/milter-client.py), with the row's
+# client address, HELO and MAIL FROM: the same outcome, the same headers.
+mc_seq=0
+while IFS='|' read -r name client mfrom from sign outcome expected; do
+	name=${name%% *} mfrom=${mfrom%% *}
+	IFS='|' read -ra strings <<<"$expected"
+	mc_seq=$((mc_seq + 1))
+	qid=$(printf 'MC%08X' "$mc_seq")
+	sender=$name@$mfrom helo=client.test.example
+	if [ "$mfrom" = - ]; then
+		sender="<>" helo=spf-mx.example.com
+	fi
+	out=$(/usr/bin/python3 "$top/tests/lib/milter-client.py" "127.0.0.1:$mw_port" \
+		--message "$work/msg/$name.eml" --client "$client" --helo "$helo" --from "$sender" \
+		--rcpt bob@rcpt.test --qid "$qid" 2>&1)
+	case $outcome in
+	deliver) want="verdict accept" text=$out ;;
+	hold) want="quarantine DMARC policy" text=$out ;;
+	reject) want="reply 550 5.7.1" text=$(ib_summary "$qid") ;;
+	tempfail) want="reply 451 4.7.0" text=$(ib_summary "$qid") ;;
+	esac
+	why="milter said: $(tr '\n' ' ' <<<"$out")"
+	if grep -qF -- "$want" <<<"$out" && { [ "$outcome" != deliver ] || ! grep -q '^quarantine' <<<"$out"; } &&
+		expect_in "$text" "${strings[@]}"; then
+		pass "milter protocol: $name: $outcome"
+	else
+		fail "milter protocol: $name: $outcome" "$why" "summary: $(ib_summary "$qid")"
+	fi
 done <<<"$CASES"
 
 # ------------------------------------------------------------ and more
