@@ -173,6 +173,25 @@ msg_add_header(struct msg *msg, const char *name, const char *value)
 	msg->header_count++;
 }
 
+int
+msg_drop_headers(struct msg *msg, const char *name)
+{
+	size_t kept = 0;
+	int dropped = 0;
+
+	for (size_t i = 0; i < msg->header_count; i++) {
+		if (strcasecmp(msg->headers[i].name, name) == 0) {
+			free(msg->headers[i].name);
+			free(msg->headers[i].value);
+			dropped++;
+		} else {
+			msg->headers[kept++] = msg->headers[i];
+		}
+	}
+	msg->header_count = kept;
+	return dropped;
+}
+
 bool
 msg_has_header(const struct msg *msg, const char *name)
 {

@@ -56,6 +56,7 @@ struct msg {
 	struct sign_state *sign;           /* DKIM signing in progress, or NULL */
 	struct inbound *inbound;           /* inbound checks in progress, or NULL */
 	struct spool_entry *send_event;    /* Send event on its way to disk, or NULL */
+	const char *unsubscribe;           /* what unsubscribe_add_headers() did (static text) */
 	char *stream;                      /* sending stream a control header chose, or NULL */
 	struct header *tags;               /* message tags from control headers */
 	size_t tag_count;
@@ -100,6 +101,8 @@ struct common_field {
 };
 const struct common_field *common_field(enum common_header which);
 bool msg_has_header(const struct msg *msg, const char *name);
+/* Forget every field of that name (they are being removed); how many there were. */
+int msg_drop_headers(struct msg *msg, const char *name);
 
 /* Strip one pair of angle brackets, as MTAs pass envelope addresses. */
 char *address_strip_brackets(const char *addr);

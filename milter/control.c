@@ -107,12 +107,7 @@ control_header(struct msg *msg, const char *name, const char *value)
 const char *
 control_unknown_stream(const struct msg *msg)
 {
-	if (msg->stream == NULL)
-		return NULL;
-	for (size_t i = 0; i < msg->policy->stream_count; i++)
-		if (strcmp(msg->policy->streams[i].name, msg->stream) == 0)
-			return NULL;
-	return msg->stream;
+	return msg->stream != NULL && control_stream(msg) == NULL ? msg->stream : NULL;
 }
 
 void
@@ -123,8 +118,19 @@ control_remove(struct msg *msg)
 			edit_delete_header(msg, control_names[i].name, n);
 }
 
-static const char *
-tag_value(const struct msg *msg, const char *name)
+const struct policy_stream *
+control_stream(const struct msg *msg)
+{
+	if (msg->stream == NULL)
+		return NULL;
+	for (size_t i = 0; i < msg->policy->stream_count; i++)
+		if (strcmp(msg->policy->streams[i].name, msg->stream) == 0)
+			return &msg->policy->streams[i];
+	return NULL;
+}
+
+const char *
+control_tag(const struct msg *msg, const char *name)
 {
 	for (size_t i = 0; i < msg->tag_count; i++)
 		if (strcmp(msg->tags[i].name, name) == 0)
@@ -136,7 +142,7 @@ void
 control_add_feedback_id(struct msg *msg)
 {
 	char value[600];
-	const char *campaign = tag_value(msg, "campaign");
+	const char *campaign = control_tag(msg, "campaign");
 	char *domain;
 
 	if (msg->stream == NULL || msg_has_header(msg, "Feedback-ID"))

@@ -24,6 +24,7 @@
 #include <libmilter/mfapi.h>
 
 struct msg;
+struct policy_stream;
 
 /* If name is a control header, record it in msg and return true. */
 bool control_header(struct msg *msg, const char *name, const char *value);
@@ -31,6 +32,10 @@ bool control_header(struct msg *msg, const char *name, const char *value);
 const char *control_unknown_stream(const struct msg *msg);
 /* Queue the removal of the control headers. */
 void control_remove(struct msg *msg);
+/* The policy's entry of the stream the message asks for, or NULL. */
+const struct policy_stream *control_stream(const struct msg *msg);
+/* The value of a message tag (X-SES-MESSAGE-TAGS), or NULL. */
+const char *control_tag(const struct msg *msg, const char *name);
 /* Queue a Feedback-ID when a stream is selected and the message has none. */
 void control_add_feedback_id(struct msg *msg);
 

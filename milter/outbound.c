@@ -24,6 +24,7 @@
 #include "milter/mailfrom.h"
 #include "milter/outbound.h"
 #include "milter/sign.h"
+#include "milter/unsubscribe.h"
 #include "milter/verdict.h"
 
 static sfsistat
@@ -47,6 +48,7 @@ prepare_headers(SMFICTX *ctx, struct msg *msg)
 		return verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
 		                          "internal error", "cannot make a Message-ID");
 	control_add_feedback_id(msg);
+	msg->unsubscribe = unsubscribe_add_headers(msg);
 	return SMFIS_CONTINUE;
 }
 
@@ -172,9 +174,12 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	if (verdict == SMFIS_CONTINUE)
 		verdict = apply_edits(ctx, conn, msg);
 	if (verdict == SMFIS_CONTINUE) {
-		log_info(msg->qid, "outbound %s from=<%s> nrcpt=%zu dkim=%s mail_from=%s event=%s",
+		log_info(msg->qid,
+		         "outbound %s from=<%s> nrcpt=%zu dkim=%s mail_from=%s event=%s%s%s",
 		         msg->direction_reason, msg->sender, msg->rcpt_count, buf_str(&signed_by),
-		         mail_from.len ? buf_str(&mail_from) : "unchanged", event);
+		         mail_from.len ? buf_str(&mail_from) : "unchanged", event,
+		         msg->unsubscribe ? " unsubscribe=" : "",
+		         msg->unsubscribe ? msg->unsubscribe : "");
 		verdict = SMFIS_ACCEPT;
 	}
 	buf_free(&signed_by);

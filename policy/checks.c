@@ -193,3 +193,21 @@ bad:
 	snprintf(err, errlen, "\"%s\" is not a DNS server address (ADDR or ADDR@PORT)", value);
 	return false;
 }
+
+/* Empty, or an http(s) URL (the base the tokens are appended to). */
+bool
+check_optional_url(const char *value, char *err, size_t errlen)
+{
+	if (*value == '\0' ||
+	    ((strncmp(value, "https://", 8) == 0 || strncmp(value, "http://", 7) == 0) &&
+	     strpbrk(value, " \t\r\n<>\"") == NULL))
+		return true;
+	snprintf(err, errlen, "\"%s\" is not an http:// or https:// URL", value);
+	return false;
+}
+
+bool
+check_optional_address(const char *value, char *err, size_t errlen)
+{
+	return *value == '\0' || check_address(value, err, errlen);
+}

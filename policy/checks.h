@@ -16,5 +16,7 @@ bool check_absolute_path(const char *value, char *err, size_t errlen);
 bool check_optional_absolute_path(const char *value, char *err, size_t errlen);
 bool check_token(const char *value, char *err, size_t errlen);
 bool check_nameserver(const char *value, char *err, size_t errlen);
+bool check_optional_url(const char *value, char *err, size_t errlen);
+bool check_optional_address(const char *value, char *err, size_t errlen);
 
 #endif

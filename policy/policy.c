@@ -69,6 +69,13 @@ policy_cross_check(const struct policy *policy, struct buf *errors)
 		    policy->path);
 		problems++;
 	}
+	if ((*policy->unsubscribe_url != '\0' || *policy->unsubscribe_mailto != '\0') &&
+	    policy->verp_key_count == 0) {
+		buf_printf(errors,
+		           "%s: unsubscribe: needs a secret for its tokens in feedback.verp_keys\n",
+		           policy->path);
+		problems++;
+	}
 	for (size_t i = 0; i < policy->verp_key_count; i++)
 		for (size_t j = 0; j < i; j++)
 			if (policy->verp_keys[i].id == policy->verp_keys[j].id) {

@@ -44,6 +44,11 @@ struct strlist {
 };
 
 /* domains: the signing table; each entry's key is loaded with the snapshot. */
+enum policy_unsubscribe_existing {
+	UNSUBSCRIBE_KEEP,    /* the application's List-Unsubscribe stays */
+	UNSUBSCRIBE_REPLACE, /* ours replaces it */
+};
+
 enum policy_inbound_mode {
 	INBOUND_ENFORCE, /* honour published DMARC policies */
 	INBOUND_MONITOR, /* evaluate and record, never reject or quarantine */
@@ -166,6 +171,12 @@ struct policy {
 
 	struct policy_stream *streams;
 	size_t stream_count;
+
+	/* unsubscribe */
+	char *unsubscribe_url;
+	char *unsubscribe_mailto;
+	int unsubscribe_existing; /* enum policy_unsubscribe_existing */
+	bool unsubscribe_precedence_bulk;
 
 	/* feedback */
 	struct strlist bounce_domains;

@@ -255,6 +255,26 @@ static const struct setting stream_settings[] = {
 	{ NULL },
 };
 
+static const char *const existing_choices[] = { "keep", "replace", NULL };
+
+static const struct setting unsubscribe_settings[] = {
+	{ "url", SETTING_STRING, P(unsubscribe_url),
+	  "Base of the one-click unsubscribe links, as recipients reach mailward's\n"
+	  "endpoint through your reverse proxy; the token is appended.  https:// is\n"
+	  "needed for one-click (List-Unsubscribe-Post, RFC 8058).  Empty: no link.",
+	  .def_string = "", .example = "https://mail.example.com/u/", .check = check_optional_url },
+	{ "mailto", SETTING_STRING, P(unsubscribe_mailto),
+	  "Address for unsubscribe mails (the token goes in the subject).  Empty: none.",
+	  .def_string = "", .check = check_optional_address },
+	{ "existing", SETTING_CHOICE, P(unsubscribe_existing),
+	  "A List-Unsubscribe the application set: keep it, or replace it with ours.",
+	  .def_string = "keep", .choices = existing_choices },
+	{ "precedence_bulk", SETTING_BOOL, P(unsubscribe_precedence_bulk),
+	  "Treat mail with Precedence: bulk or list as bulk even outside a bulk stream.",
+	  .def_bool = false },
+	{ NULL },
+};
+
 static const struct setting feedback_settings[] = {
 	{ "bounce_domains", SETTING_STRING_LIST, P(bounce_domains),
 	  "Domains of VERP bounce addresses (custom MAIL FROM domains).", .check = check_domain },
@@ -337,6 +357,11 @@ const struct setting policy_schema[] = {
 	  "Sending streams (configuration sets), selected by X-SES-CONFIGURATION-SET.",
 	  .children = stream_settings, .elem_size = sizeof(struct policy_stream),
 	  .count_offset = P(stream_count) },
+	{ "unsubscribe", SETTING_GROUP, 0,
+	  "List-Unsubscribe and List-Unsubscribe-Post on bulk mail (streams with\n"
+	  "bulk = true), one recipient per message; tokens are signed with the\n"
+	  "first of feedback.verp_keys.",
+	  .children = unsubscribe_settings },
 	{ "feedback", SETTING_GROUP, 0, "Where bounces and complaints arrive.",
 	  .children = feedback_settings },
 	{ "events", SETTING_GROUP, 0, "The event spool.", .children = events_settings },

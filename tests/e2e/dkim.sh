@@ -79,7 +79,7 @@ refused_by_all() {
 }
 verdicts() { cat "$1.dkimpy" "$1.maildkim" "$1.opendkim" 2>/dev/null | sed 's/^/# /'; }
 
-plan 54
+plan 58
 
 # ------------------------------------------------------ part one: corpus
 corpus=$work/corpus
@@ -198,6 +198,7 @@ domains = (
 );
 mail_from = ( { domain = "example.com"; bounce_domain = "bounce.example.com"; } );
 streams = ( { name = "newsletters"; bulk = true; } );
+unsubscribe = { url = "https://mail.example.com/u/"; mailto = "unsubscribe@bounce.example.com"; };
 feedback = {
   bounce_domains = [ "bounce.example.com" ];
   verp_keys = ( { id = 1; file = "$state/verp.key"; } );
@@ -318,13 +319,26 @@ check "... and never rewritten" grep -q '^X-Mail-Args: <>' <(sink_envelope "$fil
 SEND_SUBJECT="spring newsletter"
 send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
 	--add-header "X-SES-CONFIGURATION-SET: newsletters" \
-	--add-header "X-SES-MESSAGE-TAGS: campaign=spring, team=growth" >/dev/null
+	--add-header "X-SES-MESSAGE-TAGS: campaign=spring, team=growth, topic=weekly" >/dev/null
 check "a message with control headers is delivered" sink_wait_count 5 30
 file=$(sink_message_files | tail -1)
 sink_message "$file" | sed 's/$/\r/' >"$work/stream.eml"
 check "... without them (they are internal)" bash -c "! grep -qi '^X-SES-' '$work/stream.eml'"
 check "... with a Feedback-ID for the stream" \
 	grep -q '^Feedback-ID: spring:newsletters:example.com:mailward' "$work/stream.eml"
+# A bulk stream: one-click unsubscribe (RFC 8058), signed and oversigned.
+unsub=$(awk '/^\r?$/ { exit } /^[ \t]/ { if (keep) { sub(/^[ \t]+/, " "); line = line $0 }; next }
+	{ if (keep) print line; keep = /^List-Unsubscribe:/; line = $0 } END { if (keep) print line }' \
+	"$work/stream.eml" | tr -d '\r')
+token=$(sed -n 's|.*<https://mail.example.com/u/\([A-Za-z0-9_-]*\)>.*|\1|p' <<<"$unsub")
+check "... with List-Unsubscribe: an https link and a mailto with the same token" \
+	grep -q "<mailto:unsubscribe@bounce.example.com?subject=unsubscribe%20$token>" <<<"$unsub"
+check "... and List-Unsubscribe-Post: List-Unsubscribe=One-Click" \
+	grep -q '^List-Unsubscribe-Post: List-Unsubscribe=One-Click' "$work/stream.eml"
+check "... the token names the recipient, the stream and the topic" \
+	test "$("$build/tests/tools/unsub-decode" "$state/mailward.conf" "$token")" = "rcpt=bob@example.net stream=newsletters topic=weekly key=1"
+check "... both fields are oversigned (named twice in h=)" \
+	bash -c "tr -d '\r\n\t ' <'$work/stream.eml' | grep -o 'h=[^;]*' | head -1 | grep -o -i 'list-unsubscribe:' | wc -l | grep -qx 2"
 if verify_all "$work/stream.eml"; then
 	pass "... signed (Feedback-ID covered), all three verifiers pass"
 else

@@ -402,6 +402,10 @@ static const struct error_case validator_cases[] = {
 	  "FILE:2: dns.query_timeout_ms: 1 is out of range (10 to 60000)\n" },
 	{ "unknown inbound mode", "inbound = {\n  mode = \"strict\";\n};\n",
 	  "FILE:2: inbound.mode: \"strict\" is not one of: enforce, monitor, off\n" },
+	/* unsubscribe */
+	{ "unsubscribe url without a scheme",
+	  "unsubscribe = {\n  url = \"mail.example.com/u/\";\n};\n",
+	  "FILE:2: unsubscribe.url: \"mail.example.com/u/\" is not an http:// or https:// URL\n" },
 	/* domain names */
 	{ "domain starting with a hyphen",
 	  "feedback = {\n  bounce_domains = [ \"-bounces.example.com\" ];\n};\n",
@@ -565,6 +569,9 @@ static const struct error_case group_list_cases[] = {
 	{ "a custom MAIL FROM needs a VERP secret",
 	  "mail_from = ( { domain = \"example.com\"; bounce_domain = \"b.example.com\"; } );\n",
 	  "FILE: mail_from: needs a secret for bounce tokens in feedback.verp_keys\n" },
+	{ "unsubscribe links need a VERP secret",
+	  "unsubscribe = { url = \"https://mail.example.com/u/\"; };\n",
+	  "FILE: unsubscribe: needs a secret for its tokens in feedback.verp_keys\n" },
 	{ "two VERP secrets with one id",
 	  "feedback = {\n"
 	  "  verp_keys = ( { id = 3; file = \"@KEYS@/verp.key\"; },\n"
