@@ -75,8 +75,23 @@ static const char upgrade_to_v2[] =
     "  PRIMARY KEY (row_id, seq)"
     ") WITHOUT ROWID;";
 
+/*
+ * Version 3: the suppression list.  scope "" is the account-level list,
+ * otherwise a sending stream's own (configuration-set-level suppression).
+ * Addresses are stored lower-cased, so one lookup is one primary-key probe.
+ */
+static const char upgrade_to_v3[] = "CREATE TABLE suppression ("
+                                    "  address TEXT NOT NULL,"
+                                    "  scope TEXT NOT NULL,"
+                                    "  reason TEXT NOT NULL,"
+                                    "  time INTEGER NOT NULL,"
+                                    "  message_id TEXT NOT NULL,"
+                                    "  PRIMARY KEY (address, scope)"
+                                    ") WITHOUT ROWID;"
+                                    "CREATE INDEX suppression_time ON suppression(time);";
+
 /* upgrades[i] takes a file from version i + 1 to i + 2. */
-static const char *const upgrades[] = { upgrade_to_v2 };
+static const char *const upgrades[] = { upgrade_to_v2, upgrade_to_v3 };
 
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == STORE_SCHEMA_VERSION - 1,
                "one upgrade step per schema version after the first");
