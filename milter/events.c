@@ -140,17 +140,12 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	return mail;
 }
 
-char *
-event_send_json(const struct conn *conn, const struct msg *msg, size_t *len)
+/* The document as one line with a newline; NULL if jansson failed. Takes event. */
+static char *
+finish_document(json_t *event, size_t *len)
 {
-	const char *type_key =
-	    msg->policy->event_shape == EVENT_SHAPE_NOTIFICATION ? "notificationType" : "eventType";
-	json_t *mail = mail_object(conn, msg), *event;
 	char *text;
 
-	if (mail == NULL)
-		return NULL;
-	event = json_pack("{s:s, s:o, s:{}}", type_key, "Send", "mail", mail, "send");
 	if (event == NULL)
 		return NULL;
 	text = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -162,4 +157,53 @@ event_send_json(const struct conn *conn, const struct msg *msg, size_t *len)
 	text[(*len)++] = '\n';
 	text[*len] = '\0';
 	return text;
+}
+
+static json_t *
+topic_preferences(const char *topic, bool all, const char *status)
+{
+	json_t *topics = json_array();
+
+	if (*topic != '\0')
+		json_array_append_new(topics, json_pack("{s:o, s:s}", "topicName", json_text(topic),
+		                                        "subscriptionStatus", status));
+	return json_pack("{s:b, s:o}", "unsubscribeAll", all, "topicSubscriptionStatus", topics);
+}
+
+char *
+event_subscription_json(const struct unsub_token *token, int shape, size_t *len)
+{
+	const char *type_key = shape == EVENT_SHAPE_NOTIFICATION ? "notificationType" : "eventType";
+	bool all = token->topic[0] == '\0'; /* no topic: everything from this stream */
+	char when[TIMEFMT_ISO8601_LEN];
+	struct timespec now;
+	json_t *mail, *tags = json_object();
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	timefmt_iso8601(&now, when, sizeof(when));
+	if (token->stream[0] != '\0')
+		json_object_set_new(tags, "ses:configuration-set",
+		                    json_pack("[o]", json_text(token->stream)));
+	mail = json_pack("{s:s, s:[o], s:o}", "timestamp", when, "destination",
+	                 json_text(token->rcpt), "tags", tags);
+	return finish_document(
+	    json_pack("{s:s, s:o, s:{s:o, s:s, s:s, s:o, s:o}}", type_key, "Subscription", "mail",
+	              mail, "subscription", "contactList", json_text(token->stream), "timestamp",
+	              when, "source", "UnsubscribeHeader", "newTopicPreferences",
+	              topic_preferences(token->topic, all, "OptOut"), "oldTopicPreferences",
+	              topic_preferences(token->topic, false, "OptIn")),
+	    len);
+}
+
+char *
+event_send_json(const struct conn *conn, const struct msg *msg, size_t *len)
+{
+	const char *type_key =
+	    msg->policy->event_shape == EVENT_SHAPE_NOTIFICATION ? "notificationType" : "eventType";
+	json_t *mail = mail_object(conn, msg), *event;
+
+	if (mail == NULL)
+		return NULL;
+	event = json_pack("{s:s, s:o, s:{}}", type_key, "Send", "mail", mail, "send");
+	return finish_document(event, len);
 }

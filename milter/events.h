@@ -22,9 +22,16 @@
 
 #include <stddef.h>
 
+#include "common/unsub_token.h"
 #include "milter/context.h"
 
 /* One JSON document ending in a newline; caller frees. */
 char *event_send_json(const struct conn *conn, const struct msg *msg, size_t *len);
+/*
+ * The Subscription event of a one-click unsubscribe (SES's shape: the
+ * stream as contactList, the topic opted out, or unsubscribeAll without
+ * one); shape is policy->event_shape.
+ */
+char *event_subscription_json(const struct unsub_token *token, int shape, size_t *len);
 
 #endif

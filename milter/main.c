@@ -24,6 +24,7 @@
 #include "common/xalloc.h"
 #include "milter/callbacks.h"
 #include "milter/daemon.h"
+#include "milter/endpoint.h"
 #include "milter/history.h"
 #include "milter/resolver.h"
 #include "milter/services.h"
@@ -278,6 +279,7 @@ struct daemon_state {
 	struct run_as who;
 	struct services svc;
 	struct reload_thread reloader;
+	struct endpoint *endpoint;
 };
 
 /* Everything that needs root: the user, the socket, directories, pid file. */
@@ -324,6 +326,11 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	st->svc.store = store_open(policy->store_path, &err);
 	fatal_if(st->svc.store == NULL, EX_CANTCREAT, "store.path", &err);
 	st->svc.history = history_start(st->svc.store);
+	if (*policy->unsubscribe_url != '\0') {
+		st->endpoint = endpoint_start(policy->unsubscribe_listen, &st->svc, &err);
+		fatal_if(st->endpoint == NULL && err.len > 0, EX_CONFIG, "unsubscribe endpoint",
+		         &err);
+	}
 	st->svc.resolver = resolver_open(policy, &err);
 	fatal_if(st->svc.resolver == NULL && err.len > 0, EX_CONFIG, "dns", &err);
 	buf_free(&err);
@@ -335,6 +342,7 @@ shutdown_daemon(struct daemon_state *st)
 	signals_stop(&st->reloader);
 	policy_uninstall();
 	spool_close(st->svc.spool);
+	endpoint_stop(st->endpoint);
 	history_stop(st->svc.history);
 	store_close(st->svc.store);
 	dns_resolver_free(st->svc.resolver);

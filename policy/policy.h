@@ -177,6 +177,8 @@ struct policy {
 	char *unsubscribe_mailto;
 	int unsubscribe_existing; /* enum policy_unsubscribe_existing */
 	bool unsubscribe_precedence_bulk;
+	char *unsubscribe_listen;
+	long unsubscribe_token_days;
 
 	/* feedback */
 	struct strlist bounce_domains;

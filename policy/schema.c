@@ -269,6 +269,14 @@ static const struct setting unsubscribe_settings[] = {
 	{ "existing", SETTING_CHOICE, P(unsubscribe_existing),
 	  "A List-Unsubscribe the application set: keep it, or replace it with ours.",
 	  .def_string = "keep", .choices = existing_choices },
+	{ "listen", SETTING_STRING, P(unsubscribe_listen),
+	  "Where mailward's one-click endpoint listens (ADDRESS:PORT, [IPv6]:PORT),\n"
+	  "behind the reverse proxy that serves url; it runs when url is set.\n"
+	  "Empty: no endpoint (another service handles the links).  Takes effect at\n"
+	  "restart.",
+	  .def_string = "127.0.0.1:8025" },
+	{ "token_days", SETTING_INT, P(unsubscribe_token_days),
+	  "Days an unsubscribe link keeps working.", .def_int = 180, .min = 1, .max = 3650 },
 	{ "precedence_bulk", SETTING_BOOL, P(unsubscribe_precedence_bulk),
 	  "Treat mail with Precedence: bulk or list as bulk even outside a bulk stream.",
 	  .def_bool = false },

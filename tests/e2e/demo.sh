@@ -31,5 +31,5 @@ check "it prints what to paste into main.cf" grep -q "smtpd_milters = inet:127.0
 check "it prints the DKIM record to publish" grep -q 'mw1._domainkey.example.com. IN TXT ( "v=DKIM1; k=rsa; p=' "$work/out"
 check "its policy passes mailward -n" bash -c "'${MAILWARD:-$top/mailward}' -n -c '$work/demo/mailward.conf' >/dev/null"
 check "its key is private (mode 600)" test "$(stat -c %a "$work/demo/keys/example.com.mw1.pem")" = 600
-check "it logs that it serves" grep -q "mailward 0.1.0 serving on inet:$port@127.0.0.1" "$work/out"
+check "it logs that it serves" wait_until 10 grep -q "mailward 0.1.0 serving on inet:$port@127.0.0.1" "$work/out"
 done_testing

@@ -198,7 +198,7 @@ domains = (
 );
 mail_from = ( { domain = "example.com"; bounce_domain = "bounce.example.com"; } );
 streams = ( { name = "newsletters"; bulk = true; } );
-unsubscribe = { url = "https://mail.example.com/u/"; mailto = "unsubscribe@bounce.example.com"; };
+unsubscribe = { url = "https://mail.example.com/u/"; mailto = "unsubscribe@bounce.example.com"; listen = ""; };
 feedback = {
   bounce_domains = [ "bounce.example.com" ];
   verp_keys = ( { id = 1; file = "$state/verp.key"; } );

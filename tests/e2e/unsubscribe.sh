@@ -1,0 +1,108 @@
+#!/bin/bash
+# unsubscribe.sh - the one-click unsubscribe endpoint (RFC 8058), over HTTP
+#
+# mailward runs with an unsubscribe url and its endpoint on a free loopback
+# port; curl plays the mail client and the link scanner.  A GET shows a page
+# and changes nothing; a POST of List-Unsubscribe=One-Click puts the
+# recipient on the stream's suppression list (read back with sqlite3) and
+# writes a Subscription event, 200 and no redirect; forged, malformed and
+# expired tokens get 404/400/404 and are logged; a POST without the
+# one-click body is 400; other methods 405.  About 10 s.
+set -u
+top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${TOP_BUILDDIR:-$top}
+mw=${MAILWARD:-$build/mailward}
+. "$top/tests/lib/tap.sh"
+. "$top/tests/e2e/postfix-lib.sh"
+
+for tool in curl sqlite3 perl; do
+	command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
+done
+
+work=$(mktemp -d /tmp/mw-unsubscribe.XXXXXX)
+mw_pid=
+cleanup() {
+	[ -n "$mw_pid" ] && kill -9 "$mw_pid" 2>/dev/null
+	[ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+plan 17
+
+read -r mw_port http_port < <(pf_free_ports 2)
+head -c 32 /dev/urandom >"$work/verp.key"
+chmod 600 "$work/verp.key"
+cat >"$work/mailward.conf" <<CONF
+daemon = { socket = "inet:$mw_port@127.0.0.1"; user = ""; };
+log = { to = "stderr"; level = "info"; };
+inbound = { mode = "off"; };
+streams = ( { name = "newsletters"; bulk = true; } );
+unsubscribe = { url = "https://mail.example.com/u/"; listen = "127.0.0.1:$http_port"; token_days = 30; };
+feedback = { verp_keys = ( { id = 1; file = "$work/verp.key"; } ); };
+events = { spool_dir = "$work/spool"; };
+store = { path = "$work/state.db"; };
+CONF
+"$mw" -f -c "$work/mailward.conf" 2>"$work/log" &
+mw_pid=$!
+check "the endpoint listens on its loopback port" \
+	wait_until 10 bash -c "ss -ltn | grep -q '127.0.0.1:$http_port '"
+
+url=http://127.0.0.1:$http_port/u
+token() { "$build/tests/tools/unsub-decode" "$work/mailward.conf" --encode "$@"; }
+good=$(token alice@example.com newsletters weekly)
+# status METHOD PATH [BODY]: the HTTP status; the response in $work/body, headers in $work/headers
+status() {
+	local data=()
+	[ $# -ge 3 ] && data=(--data-binary "$3")
+	curl -s -o "$work/body" -D "$work/headers" -w '%{http_code}' -X "$1" "${data[@]}" \
+		-H 'Content-Type: application/x-www-form-urlencoded' "$url/$2"
+}
+suppressed() {
+	sqlite3 "$work/state.db" \
+		"SELECT reason || ' ' || scope FROM suppression WHERE address = '$1'" 2>/dev/null
+}
+events() { find "$work/spool/new" -name '*.json' 2>/dev/null | wc -l; }
+
+check "GET shows a confirmation page (200) naming the recipient" \
+	bash -c "[ \"\$(curl -s -o '$work/page' -w '%{http_code}' '$url/$good')\" = 200 ] && grep -q 'alice@example.com' '$work/page' && grep -q 'One-Click' '$work/page'"
+check "... and changes nothing: not suppressed, no event" \
+	test "$(suppressed alice@example.com):$(events)" = ":0"
+
+check "a one-click POST is answered 200" test "$(status POST "$good" 'List-Unsubscribe=One-Click')" = 200
+check "... without a redirect" bash -c "! grep -qi '^Location:' '$work/headers'"
+check "... the recipient is on the stream's suppression list (UNSUBSCRIBE)" \
+	test "$(suppressed alice@example.com)" = "UNSUBSCRIBE newsletters"
+check "... and a Subscription event is in the spool" wait_until 5 test "$(events)" = 1
+event=$(cat "$work"/spool/new/*.json 2>/dev/null)
+check "... shaped as SES has it: contactList, source, the topic opted out" \
+	perl -MJSON::PP -e '
+		my $e = decode_json($ARGV[0]);
+		my $s = $e->{subscription};
+		exit !($e->{eventType} eq "Subscription" && $s->{contactList} eq "newsletters"
+			&& $s->{source} eq "UnsubscribeHeader"
+			&& $s->{newTopicPreferences}{topicSubscriptionStatus}[0]{topicName} eq "weekly"
+			&& $s->{newTopicPreferences}{topicSubscriptionStatus}[0]{subscriptionStatus} eq "OptOut"
+			&& $e->{mail}{destination}[0] eq q{alice@example.com});' "$event"
+check "a POST again is still 200 (idempotent), one row" \
+	bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --data-binary 'List-Unsubscribe=One-Click' '$url/$good')\" = 200 ] && [ \"\$(sqlite3 '$work/state.db' \"SELECT count(*) FROM suppression WHERE address = 'alice@example.com'\")\" = 1 ]"
+
+forged=$(sed 's/.$/A/; t; s/^/x/' <<<"$good")
+[ "$forged" = "$good" ] && forged=${good%?}B
+check "a forged token is 404" test "$(status POST "$forged" 'List-Unsubscribe=One-Click')" = 404
+check "a malformed token is 400" test "$(status POST 'not*a*token' 'List-Unsubscribe=One-Click')" = 400
+old=$(token bob@example.com newsletters "" $((31 * 86400)))
+check "an expired token (older than token_days) is 404" \
+	test "$(status POST "$old" 'List-Unsubscribe=One-Click')" = 404
+check "... and none of them suppressed anyone" test "$(suppressed bob@example.com)" = ""
+other=$(token carol@example.com newsletters "")
+check "a POST without List-Unsubscribe=One-Click is 400, nothing recorded" \
+	bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --data-binary 'hello' '$url/$other')\" = 400 ] && [ -z \"\$(sqlite3 '$work/state.db' \"SELECT 1 FROM suppression WHERE address = 'carol@example.com'\")\" ]"
+check "other methods are 405" test "$(status PUT "$other" x)" = 405
+check "the refused tokens are logged" \
+	test "$(grep -cE 'unsubscribe: (invalid|malformed|expired) token refused' "$work/log")" -ge 3
+check "mailward is still running" kill -0 "$mw_pid"
+
+if ! done_testing; then
+	sed 's/^/# /' "$work/log" | tail -20
+	exit 1
+fi
