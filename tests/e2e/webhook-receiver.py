@@ -7,7 +7,8 @@
 # checks a notification: the x-amz-sns-* and Content-Type headers, every
 # envelope field, and the SignatureVersion 2 signature (RSA-SHA256 over
 # SNS's string to sign) against the public key of CERT.  One JSON line per
-# request is appended to LOG: {"ok", "why", "id", "mail_id"}.  While
+# request is appended to LOG: {"ok", "why", "id", "mail_id"}, and the body as
+# a JSON string to LOG.raw.  While
 # FAIL_FILE exists, the answer is 500 (and nothing is logged); otherwise 200
 # for a good notification, 400 for a bad one.
 import base64
@@ -90,6 +91,8 @@ class Handler(BaseHTTPRequestHandler):
                   if isinstance(event, dict) else None}
         with open(log_path, "a") as f:
             f.write(json.dumps(record) + "\n")
+        with open(log_path + ".raw", "a") as f:
+            f.write(json.dumps(body.decode()) + "\n")
         self.send_response(400 if why else 200)
         self.end_headers()
 
