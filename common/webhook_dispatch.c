@@ -45,7 +45,8 @@ struct endpoint_state {
 	int done_fd, redrive_fd, dead_fd;
 	struct retry *retries;
 	size_t retry_count;
-	long long hold_until_ms; /* unreachable: wait for the oldest event's retry */
+	long long hold_until_ms;          /* unreachable: wait for the oldest event's retry */
+	char curl_error[CURL_ERROR_SIZE]; /* curl's own words for the last failure */
 };
 
 struct webhook_dispatcher {
@@ -202,7 +203,7 @@ discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 static CURL *
-endpoint_curl(const struct webhook_endpoint *ep)
+endpoint_curl(const struct webhook_endpoint *ep, char error[CURL_ERROR_SIZE])
 {
 	CURL *c = curl_easy_init();
 
@@ -218,6 +219,7 @@ endpoint_curl(const struct webhook_endpoint *ep)
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, ep->tls_verify ? 2L : 0L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "mailward/" PACKAGE_VERSION " (SNS-compatible)");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
 	return c;
 }
 
@@ -268,12 +270,13 @@ attempt(struct endpoint_state *es, int dirfd, const char *name)
 	curl_easy_setopt(es->curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(es->curl, CURLOPT_POSTFIELDS, body.data);
 	curl_easy_setopt(es->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
+	es->curl_error[0] = '\0';
 	rc = curl_easy_perform(es->curl);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(es->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK) {
 		log_warning(NULL, "webhook %s: event %s: %s", es->ep->name, name,
-		            curl_easy_strerror(rc));
+		            es->curl_error[0] != '\0' ? es->curl_error : curl_easy_strerror(rc));
 		result = ATTEMPT_UNREACHABLE;
 	} else if (status < 200 || status > 299) {
 		log_warning(NULL, "webhook %s: event %s: HTTP status %ld", es->ep->name, name,
@@ -584,10 +587,7 @@ endpoint_open(struct webhook_dispatcher *d, struct endpoint_state *es,
 	close_fd(webhook_fd);
 	close_fd(ep_fd);
 	close_fd(dead_fd);
-	if (es->dead_fd < 0)
-		return -1;
-	es->curl = endpoint_curl(ep);
-	return 0;
+	return es->dead_fd < 0 ? -1 : 0;
 }
 
 static void
@@ -623,6 +623,8 @@ webhook_dispatcher_new(const char *spool_dir, const struct webhook_endpoint *end
 			webhook_dispatcher_free(d);
 			return NULL;
 		}
+		d->eps[d->count].curl =
+		    endpoint_curl(&endpoints[d->count], d->eps[d->count].curl_error);
 		sweep_markers(d, &d->eps[d->count]);
 	}
 	return d;

@@ -10,7 +10,8 @@
 # request is appended to LOG: {"ok", "why", "id", "mail_id"}, and the body as
 # a JSON string to LOG.raw.  While
 # FAIL_FILE exists, the answer is 500 (and nothing is logged); otherwise 200
-# for a good notification, 400 for a bad one.
+# for a good notification, 400 for a bad one.  With RECEIVER_TLS=CERT:KEY in
+# the environment it speaks HTTPS.
 import base64
 import json
 import re
@@ -100,4 +101,10 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-HTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
+server = HTTPServer(("127.0.0.1", int(port)), Handler)
+if os.environ.get("RECEIVER_TLS"):  # "CERT:KEY": HTTPS with that certificate
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*os.environ["RECEIVER_TLS"].split(":"))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()

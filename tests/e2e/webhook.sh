@@ -32,13 +32,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 33
+plan 35
 
-# Two free loopback ports, as postfix-lib.sh's pf_free_ports picks them.
-read -r port_a port_b < <($py -c '
+# Three free loopback ports, as postfix-lib.sh's pf_free_ports picks them.
+read -r port_a port_b port_c < <($py -c '
 import random, socket
 ports, held = [], []
-while len(ports) < 2:
+while len(ports) < 3:
     p = random.randint(20000, 32767)
     s = socket.socket()
     try:
@@ -232,5 +232,31 @@ rm -f "$work/b.fail"
 "$mw" events -c "$work/patient.conf" dispatch --once 2>/dev/null
 check "a third, with b answering: b has it, it is in cur/, the marker is gone" \
 	eval 'test "$(grep -c "\"m7\"" "$work/b.log")" = 1 -a -f "$spool/cur/$name7" -a ! -e "$spool/webhook/a/done/$name7"'
+
+# TLS: verified by default; a self-signed certificate is refused unless tls_verify = false.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/tls.key" -out "$work/tls.crt" \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 2 2>/dev/null
+RECEIVER_TLS=$work/tls.crt:$work/tls.key $py "$receiver" "$port_c" "$work/c.log" "$work/sns.crt" \
+	"$topic" "$cert_url" "$unsub_url" eventType "$work/c.fail" &
+pids+=($!)
+spool3=$work/spool3
+mkdir -p "$spool3/new" "$spool3/cur"
+printf '{"eventType":"Send","mail":{"messageId":"tls1"}}\n' >"$spool3/new/$now.000001.1_0000000001.json"
+tls_endpoint() { # NAME TLS_VERIFY
+	echo "{ name = \"$1\"; url = \"https://127.0.0.1:$port_c/\"; topic_arn = \"$topic\";"
+	echo "  signing_key = \"$work/sns.pem\"; signing_cert_url = \"$cert_url\";"
+	echo "  unsubscribe_url = \"$unsub_url\"; tls_verify = $2; max_attempts = 1; }"
+}
+cat >"$work/tls.conf" <<CONF
+log = { to = "stderr"; };
+events = { spool_dir = "$spool3"; };
+webhooks = ( $(tls_endpoint strict true), $(tls_endpoint lax false) );
+CONF
+wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port_c" 2>/dev/null
+"$mw" events -c "$work/tls.conf" dispatch --once 2>"$work/tls.log"
+check "https with tls_verify = false delivers to a self-signed endpoint" \
+	grep -q '"mail_id": "tls1"' "$work/c.log"
+check "with tls_verify (the default) the self-signed certificate is refused" \
+	eval 'count_is "$spool3/dead/strict" 1 && grep -qi "webhook strict.*certificate" "$work/tls.log"'
 
 done_testing
