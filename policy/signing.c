@@ -184,6 +184,11 @@ webhook_finish(void *elem, struct buf *why)
 {
 	struct policy_webhook *w = elem;
 
+	/* The name is a directory name: spool_dir/dead/NAME. */
+	if (*w->name == '.' || strchr(w->name, '/') != NULL) {
+		buf_printf(why, "name \"%s\" must not start with '.' or contain '/'", w->name);
+		return -1;
+	}
 	if (strncmp(w->url, "http://", 7) == 0 && !w->allow_http && !url_host_is_loopback(w->url)) {
 		buf_printf(why,
 		           "%s: plain http to a host that is not loopback; use https:// "

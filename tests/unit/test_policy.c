@@ -622,10 +622,14 @@ static const struct error_case group_list_cases[] = {
 	  "FILE:2: webhooks[1]: \"topic_arn\" is required\n"
 	  "FILE:2: webhooks[1]: \"signing_key\" is required\n"
 	  "FILE:2: webhooks[1]: \"signing_cert_url\" is required\n" },
-	{ "a webhook name with a slash",
+	{ "a webhook name with a space",
 	  "webhooks = (\n  { name = \"a b\"; url = \"https://h.example.com/\";\n" WEBHOOK_FIELDS
 	  "  }\n);\n",
 	  "FILE:2: webhooks[1].name: \"a b\": spaces and control characters are not allowed\n" },
+	{ "a webhook name that is a path",
+	  "webhooks = (\n  { name = \"../x\"; url = \"https://h.example.com/\";\n" WEBHOOK_FIELDS
+	  "  }\n);\n",
+	  "FILE:2: webhooks[1]: name \"../x\" must not start with '.' or contain '/'\n" },
 	{ "two webhooks with one name",
 	  "webhooks = (\n  { name = \"w\"; url = \"https://h.example.com/\";\n" WEBHOOK_FIELDS
 	  "  },\n  { name = \"w\"; url = \"http://127.0.0.1:8080/\";\n" WEBHOOK_FIELDS "  }\n);\n",
