@@ -83,6 +83,13 @@ policy_cross_check(const struct policy *policy, struct buf *errors)
 				           policy->path, policy->verp_keys[i].id);
 				problems++;
 			}
+	for (size_t i = 0; i < policy->webhook_count; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(policy->webhooks[i].name, policy->webhooks[j].name) == 0) {
+				buf_printf(errors, "%s: webhooks: name \"%s\" is used twice\n",
+				           policy->path, policy->webhooks[i].name);
+				problems++;
+			}
 	return problems ? -1 : 0;
 }
 

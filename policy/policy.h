@@ -101,6 +101,25 @@ struct policy_stream {
 	long bounce_rate_permille_max;
 };
 
+/* webhooks: endpoints the dispatcher (mailward events dispatch) posts events to. */
+struct policy_webhook {
+	char *name; /* names its dead-letter folder SPOOL/dead/NAME */
+	char *url;
+	bool allow_http; /* http:// to a host that is not loopback */
+	char *topic_arn;
+	int shape; /* enum policy_event_shape */
+	char *signing_key;
+	char *signing_cert_url;
+	char *unsubscribe_url;
+	long max_attempts;
+	long max_hours;
+	long retry_min_ms;
+	long retry_max_ms;
+	bool tls_verify;
+	long timeout;
+	struct dkim_key key; /* signing_key, loaded with the snapshot */
+};
+
 struct policy {
 	atomic_int refs;
 	char *path;
@@ -193,6 +212,9 @@ struct policy {
 	long checkpoint_seconds;
 	int event_shape;
 	long max_header_bytes;
+
+	struct policy_webhook *webhooks;
+	size_t webhook_count;
 
 	/* store */
 	char *store_path;

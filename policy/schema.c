@@ -323,6 +323,56 @@ static const struct setting events_settings[] = {
 	{ NULL },
 };
 
+#define W(field) offsetof(struct policy_webhook, field)
+
+static const struct setting webhook_settings[] = {
+	{ "name", SETTING_STRING, W(name),
+	  "Endpoint name: its dead-letter folder is events.spool_dir/dead/NAME\n"
+	  "(mailward events redrive NAME).",
+	  .required = true, .example = "crm", .check = check_token },
+	{ "url", SETTING_STRING, W(url),
+	  "Where events are POSTed as SNS HTTP notifications.  https://, or http://\n"
+	  "to loopback (127.0.0.0/8, [::1], localhost) unless allow_http is true.",
+	  .required = true, .example = "https://hooks.example.com/ses",
+	  .check = check_webhook_url },
+	{ "allow_http", SETTING_BOOL, W(allow_http),
+	  "Allow plain http:// to a host that is not loopback (events travel unencrypted).",
+	  .def_bool = false },
+	{ "topic_arn", SETTING_STRING, W(topic_arn), "TopicArn of the notifications.",
+	  .required = true, .example = "arn:aws:sns:local:000000000000:mailward-events",
+	  .check = check_token },
+	{ "shape", SETTING_CHOICE, W(shape),
+	  "event: SES event publishing (eventType); notification: SES notifications\n"
+	  "(notificationType).  Each endpoint gets the shape it asks for.",
+	  .def_string = "event", .choices = shape_choices },
+	{ "signing_key", SETTING_STRING, W(signing_key),
+	  "RSA private key (PEM) signing the notifications (SignatureVersion 2,\n"
+	  "RSA-SHA256), readable by mailward only (mode 600 or 640).",
+	  .required = true, .example = "/etc/mailward/keys/sns.pem", .check = check_absolute_path },
+	{ "signing_cert_url", SETTING_STRING, W(signing_cert_url),
+	  "SigningCertURL: where receivers fetch the certificate of signing_key.", .required = true,
+	  .example = "https://hooks.example.com/mailward-sns.pem", .check = check_webhook_url },
+	{ "unsubscribe_url", SETTING_STRING, W(unsubscribe_url),
+	  "UnsubscribeURL of the notifications; empty: the field is left out.", .def_string = "" },
+	{ "max_attempts", SETTING_INT, W(max_attempts),
+	  "Attempts per event, at most; then it goes to the dead-letter folder.", .def_int = 50,
+	  .min = 1, .max = 100000 },
+	{ "max_hours", SETTING_INT, W(max_hours),
+	  "Hours an event is retried, at most (from its creation, or its redrive).", .def_int = 72,
+	  .min = 1, .max = 8760 },
+	{ "retry_min_ms", SETTING_INT, W(retry_min_ms),
+	  "First retry delay; each further one doubles, up to retry_max_ms, with\n"
+	  "random jitter (between half and all of it).",
+	  .def_int = 20000, .min = 10, .max = 86400000 },
+	{ "retry_max_ms", SETTING_INT, W(retry_max_ms), "Longest retry delay.", .def_int = 3600000,
+	  .min = 10, .max = 86400000 },
+	{ "tls_verify", SETTING_BOOL, W(tls_verify),
+	  "Verify the endpoint's TLS certificate and host name.", .def_bool = true },
+	{ "timeout", SETTING_INT, W(timeout), "Seconds one POST may take.", .def_int = 15, .min = 1,
+	  .max = 600 },
+	{ NULL },
+};
+
 static const struct setting store_settings[] = {
 	{ "path", SETTING_STRING, P(store_path),
 	  "SQLite database: suppression list, counters, DMARC history.",
@@ -373,6 +423,11 @@ const struct setting policy_schema[] = {
 	{ "feedback", SETTING_GROUP, 0, "Where bounces and complaints arrive.",
 	  .children = feedback_settings },
 	{ "events", SETTING_GROUP, 0, "The event spool.", .children = events_settings },
+	{ "webhooks", SETTING_GROUP_LIST, P(webhooks),
+	  "Endpoints that receive every event of the spool as an SNS HTTP notification\n"
+	  "(mailward events dispatch; at least once: de-duplicate by MessageId).",
+	  .children = webhook_settings, .elem_size = sizeof(struct policy_webhook),
+	  .count_offset = P(webhook_count), .finish = webhook_finish, .release = webhook_release },
 	{ "store", SETTING_GROUP, 0, "Embedded state.", .children = store_settings },
 	{ NULL },
 };

@@ -7,8 +7,10 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,4 +130,82 @@ verp_key_finish(void *elem, struct buf *why)
 	}
 	k->key.secret_len = (size_t)n;
 	return 0;
+}
+
+/* A webhook URL: http:// or https://, a host, no spaces or control characters. */
+bool
+check_webhook_url(const char *value, char *err, size_t errlen)
+{
+	const char *host;
+
+	if (strncmp(value, "https://", 8) == 0)
+		host = value + 8;
+	else if (strncmp(value, "http://", 7) == 0)
+		host = value + 7;
+	else {
+		snprintf(err, errlen, "\"%s\" must start with https:// or http://", value);
+		return false;
+	}
+	if (*host == '\0' || *host == '/' || *host == ':') {
+		snprintf(err, errlen, "\"%s\" has no host", value);
+		return false;
+	}
+	for (const char *p = value; *p; p++)
+		if (!isgraph((unsigned char)*p)) {
+			snprintf(err, errlen,
+			         "\"%s\": spaces and control characters are not allowed", value);
+			return false;
+		}
+	return true;
+}
+
+/* Is the host of an http:// URL a loopback address (no traffic leaves the machine)? */
+static bool
+url_host_is_loopback(const char *url)
+{
+	const char *host = url + strlen("http://");
+	size_t len;
+
+	if (*host == '[')
+		return strncmp(host, "[::1]", 5) == 0;
+	len = strcspn(host, ":/?#");
+	if (len == strlen("localhost") && strncasecmp(host, "localhost", len) == 0)
+		return true;
+	return strncmp(host, "127.", 4) == 0;
+}
+
+/*
+ * A webhook endpoint: plain http only where nothing crosses a network
+ * (loopback) unless allow_http says so; its signing key is an RSA key read
+ * and permission-checked like a DKIM key.
+ */
+int
+webhook_finish(void *elem, struct buf *why)
+{
+	struct policy_webhook *w = elem;
+
+	/* The name is a directory name: spool_dir/dead/NAME. */
+	if (*w->name == '.' || strchr(w->name, '/') != NULL) {
+		buf_printf(why, "name \"%s\" must not start with '.' or contain '/'", w->name);
+		return -1;
+	}
+	if (strncmp(w->url, "http://", 7) == 0 && !w->allow_http && !url_host_is_loopback(w->url)) {
+		buf_printf(why,
+		           "%s: plain http to a host that is not loopback; use https:// "
+		           "(or allow_http = true)",
+		           w->url);
+		return -1;
+	}
+	if (w->retry_max_ms < w->retry_min_ms) {
+		buf_printf(why, "retry_max_ms (%ld) is less than retry_min_ms (%ld)",
+		           w->retry_max_ms, w->retry_min_ms);
+		return -1;
+	}
+	return dkim_key_load(w->signing_key, DKIM_ALG_RSA_SHA256, &w->key, why);
+}
+
+void
+webhook_release(void *elem)
+{
+	dkim_key_free(&((struct policy_webhook *)elem)->key);
 }

@@ -17,6 +17,8 @@ static const struct subcommand {
 } subcommands[] = {
 	{ "keygen", keygen_main,
 	  "make a DKIM key and print its DNS record; check published records" },
+	{ "events", events_main,
+	  "the event spool: list, tail, show, ack, redrive; the webhook dispatcher" },
 	{ "report", report_main, "write DMARC aggregate reports (RFC 7489 XML) from the history" },
 };
 

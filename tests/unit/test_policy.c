@@ -493,6 +493,10 @@ bad_list_item_is_an_error_with_its_own_line(void **state)
 	EXPECT_ERRORS(list_item_cases);
 }
 
+#define WEBHOOK_FIELDS                                                                             \
+	"    topic_arn = \"arn:aws:sns:local:1:ev\"; signing_key = \"@KEYS@/example.com.pem\";\n"  \
+	"    signing_cert_url = \"https://example.com/c.pem\";\n"
+
 static const struct error_case group_list_cases[] = {
 	{ "element missing required fields",
 	  "domains = (\n"
@@ -578,6 +582,65 @@ static const struct error_case group_list_cases[] = {
 	  "                { id = 3; file = \"@KEYS@/verp.key\"; } );\n"
 	  "};\n",
 	  "FILE: feedback.verp_keys: id 3 is used twice\n" },
+	{ "a webhook URL that is not http(s)",
+	  "webhooks = (\n  { name = \"w\"; url = \"ftp://example.com/\";\n" WEBHOOK_FIELDS
+	  "  }\n);\n",
+	  "FILE:2: webhooks[1].url: \"ftp://example.com/\" must start with https:// or http://\n" },
+	{ "a webhook URL without a host",
+	  "webhooks = (\n  { name = \"w\"; url = \"https:///x\";\n" WEBHOOK_FIELDS "  }\n);\n",
+	  "FILE:2: webhooks[1].url: \"https:///x\" has no host\n" },
+	{ "plain http to a host that is not loopback",
+	  "webhooks = (\n  { name = \"w\"; url = \"http://hooks.example.com/\";\n" WEBHOOK_FIELDS
+	  "  }\n);\n",
+	  "FILE:2: webhooks[1]: http://hooks.example.com/: plain http to a host that is not "
+	  "loopback; use https:// (or allow_http = true)\n" },
+	{ "plain http to a loopback-looking name that is not loopback",
+	  "webhooks = (\n  { name = \"w\"; url = "
+	  "\"http://localhost.example.com/\";\n" WEBHOOK_FIELDS "  }\n);\n",
+	  "FILE:2: webhooks[1]: http://localhost.example.com/: plain http to a host that is not "
+	  "loopback; use https:// (or allow_http = true)\n" },
+	{ "a webhook signing key that is not RSA",
+	  "webhooks = (\n  { name = \"w\"; url = \"https://h.example.com/\"; topic_arn = \"t\";\n"
+	  "    signing_key = \"@KEYS@/example.org.pem\"; signing_cert_url = "
+	  "\"https://h.example.com/c\"; }\n);\n",
+	  "FILE:2: webhooks[1]: @KEYS@/example.org.pem: algorithm rsa-sha256 needs an RSA key\n" },
+	{ "a webhook signing key others can read",
+	  "webhooks = (\n  { name = \"w\"; url = \"https://h.example.com/\"; topic_arn = \"t\";\n"
+	  "    signing_key = \"@KEYS@/open.pem\"; signing_cert_url = \"https://h.example.com/c\"; "
+	  "}\n);\n",
+	  "FILE:2: webhooks[1]: @KEYS@/open.pem: private key is readable by others (mode 0644); "
+	  "chmod 600 (or 640 with the mailward group) and keep it secret\n" },
+	{ "webhook attempts, hours and timeout out of range",
+	  "webhooks = (\n  { name = \"w\"; url = \"https://h.example.com/\";\n" WEBHOOK_FIELDS
+	  "    max_attempts = 0; max_hours = 0; timeout = 0; }\n);\n",
+	  "FILE:5: webhooks[1].max_attempts: 0 is out of range (1 to 100000)\n"
+	  "FILE:5: webhooks[1].max_hours: 0 is out of range (1 to 8760)\n"
+	  "FILE:5: webhooks[1].timeout: 0 is out of range (1 to 600)\n" },
+	{ "webhook retry delays the wrong way round",
+	  "webhooks = (\n  { name = \"w\"; url = \"https://h.example.com/\";\n" WEBHOOK_FIELDS
+	  "    retry_min_ms = 5000; retry_max_ms = 100; }\n);\n",
+	  "FILE:2: webhooks[1]: retry_max_ms (100) is less than retry_min_ms (5000)\n" },
+	{ "a webhook shape that is not known",
+	  "webhooks = (\n  { name = \"w\"; url = \"https://h.example.com/\";\n" WEBHOOK_FIELDS
+	  "    shape = \"sns\"; }\n);\n",
+	  "FILE:5: webhooks[1].shape: \"sns\" is not one of: event, notification\n" },
+	{ "a webhook without its required fields", "webhooks = (\n  { name = \"w\"; }\n);\n",
+	  "FILE:2: webhooks[1]: \"url\" is required\n"
+	  "FILE:2: webhooks[1]: \"topic_arn\" is required\n"
+	  "FILE:2: webhooks[1]: \"signing_key\" is required\n"
+	  "FILE:2: webhooks[1]: \"signing_cert_url\" is required\n" },
+	{ "a webhook name with a space",
+	  "webhooks = (\n  { name = \"a b\"; url = \"https://h.example.com/\";\n" WEBHOOK_FIELDS
+	  "  }\n);\n",
+	  "FILE:2: webhooks[1].name: \"a b\": spaces and control characters are not allowed\n" },
+	{ "a webhook name that is a path",
+	  "webhooks = (\n  { name = \"../x\"; url = \"https://h.example.com/\";\n" WEBHOOK_FIELDS
+	  "  }\n);\n",
+	  "FILE:2: webhooks[1]: name \"../x\" must not start with '.' or contain '/'\n" },
+	{ "two webhooks with one name",
+	  "webhooks = (\n  { name = \"w\"; url = \"https://h.example.com/\";\n" WEBHOOK_FIELDS
+	  "  },\n  { name = \"w\"; url = \"http://127.0.0.1:8080/\";\n" WEBHOOK_FIELDS "  }\n);\n",
+	  "FILE: webhooks: name \"w\" is used twice\n" },
 	{ "a missing key file is refused",
 	  "domains = (\n"
 	  "  { domain = \"example.com\"; selector = \"mw1\"; key = \"@KEYS@/none.pem\"; }\n"
