@@ -17,6 +17,7 @@
 #include "milter/control.h"
 #include "milter/inbound.h"
 #include "milter/outbound.h"
+#include "milter/suppress.h"
 #include "milter/verdict.h"
 
 #define MAILWARD_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGFROM | SMFIF_QUARANTINE)
@@ -98,11 +99,15 @@ mw_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat
 mw_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct msg *msg = conn_of(ctx)->msg;
+	struct conn *conn = conn_of(ctx);
+	struct msg *msg = conn->msg;
+	sfsistat verdict;
 
 	note_qid(ctx, msg);
-	msg_add_rcpt(msg, argv[0]);
-	return SMFIS_CONTINUE;
+	verdict = suppress_rcpt(ctx, services, conn, msg, argv[0]);
+	if (verdict == SMFIS_CONTINUE)
+		msg_add_rcpt(msg, argv[0]);
+	return verdict;
 }
 
 static sfsistat

@@ -196,6 +196,30 @@ event_subscription_json(const struct unsub_token *token, int shape, size_t *len)
 }
 
 char *
+event_suppressed_json(const struct conn *conn, const struct msg *msg, const char *rcpt,
+                      const char *diagnostic, size_t *len)
+{
+	const char *type_key =
+	    msg->policy->event_shape == EVENT_SHAPE_NOTIFICATION ? "notificationType" : "eventType";
+	char stamp[TIMEFMT_ISO8601_LEN];
+	struct timespec now;
+	json_t *mail = mail_object(conn, msg);
+
+	if (mail == NULL)
+		return NULL;
+	json_object_set_new(mail, "destination", json_pack("[o]", json_text(rcpt)));
+	clock_gettime(CLOCK_REALTIME, &now);
+	timefmt_iso8601(&now, stamp, sizeof(stamp));
+	return finish_document(
+	    json_pack("{s:s, s:o, s:{s:s, s:s, s:[{s:o, s:s, s:s, s:o}], s:s, s:s}}", type_key,
+	              "Bounce", "mail", mail, "bounce", "bounceType", "Permanent", "bounceSubType",
+	              "OnAccountSuppressionList", "bouncedRecipients", "emailAddress",
+	              json_text(rcpt), "action", "failed", "status", "5.1.1", "diagnosticCode",
+	              json_text(diagnostic), "timestamp", stamp, "reportingMTA", "dns; mailward"),
+	    len);
+}
+
+char *
 event_send_json(const struct conn *conn, const struct msg *msg, size_t *len)
 {
 	const char *type_key =

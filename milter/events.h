@@ -28,6 +28,12 @@
 /* One JSON document ending in a newline; caller frees. */
 char *event_send_json(const struct conn *conn, const struct msg *msg, size_t *len);
 /*
+ * The Bounce event of a recipient refused because it is on the account's
+ * suppression list (bounceSubType OnAccountSuppressionList, as SES says).
+ */
+char *event_suppressed_json(const struct conn *conn, const struct msg *msg, const char *rcpt,
+                            const char *diagnostic, size_t *len);
+/*
  * The Subscription event of a one-click unsubscribe (SES's shape: the
  * stream as contactList, the topic opted out, or unsubscribeAll without
  * one); shape is policy->event_shape.

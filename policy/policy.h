@@ -197,6 +197,7 @@ struct policy {
 	int unsubscribe_existing; /* enum policy_unsubscribe_existing */
 	bool unsubscribe_precedence_bulk;
 	char *unsubscribe_listen;
+	bool refuse_suppressed;
 	long unsubscribe_token_days;
 
 	/* feedback */

@@ -89,6 +89,10 @@ static const struct setting failure_settings[] = {
 };
 
 static const struct setting outbound_settings[] = {
+	{ "refuse_suppressed", SETTING_BOOL, P(refuse_suppressed),
+	  "Refuse recipients on the account's suppression list at RCPT (550 5.1.1),\n"
+	  "with a Bounce event (OnAccountSuppressionList), as SES does.",
+	  .def_bool = true },
 	{ "authenticated", SETTING_BOOL, P(outbound_authenticated),
 	  "Mail from clients that authenticated with SMTP AUTH ({auth_authen}) is outbound.",
 	  .def_bool = true },

@@ -7,7 +7,9 @@
 # recipient on the stream's suppression list (read back with sqlite3) and
 # writes a Subscription event, 200 and no redirect; forged, malformed and
 # expired tokens get 404/400/404 and are logged; a POST without the
-# one-click body is 400; other methods 405.  About 10 s.
+# one-click body is 400; other methods 405.  Then an outbound recipient on
+# the account's suppression list is refused at RCPT (the milter protocol
+# straight, tests/lib/milter-client.py), with its Bounce event.  About 10 s.
 set -u
 top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${TOP_BUILDDIR:-$top}
@@ -27,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 17
+plan 21
 
 read -r mw_port http_port < <(pf_free_ports 2)
 head -c 32 /dev/urandom >"$work/verp.key"
@@ -100,6 +102,23 @@ check "a POST without List-Unsubscribe=One-Click is 400, nothing recorded" \
 check "other methods are 405" test "$(status PUT "$other" x)" = 405
 check "the refused tokens are logged" \
 	test "$(grep -cE 'unsubscribe: (invalid|malformed|expired) token refused' "$work/log")" -ge 3
+# ------------------------------------------ suppression at RCPT (account level)
+sqlite3 "$work/state.db" "INSERT INTO suppression VALUES ('dave@example.com', '', 'BOUNCE', 1795000000, 'x')"
+before=$(events)
+mc() {
+	/usr/bin/python3 "$top/tests/lib/milter-client.py" "127.0.0.1:$mw_port" --message "$work/msg.eml" \
+		--client 127.0.0.1 --from sender@example.com --rcpt "$1" --qid "$2"
+}
+printf 'From: sender@example.com\r\nTo: x@example.com\r\nSubject: hi\r\n\r\nbody\r\n' >"$work/msg.eml"
+out=$(mc Dave@Example.com SUPPR0001)
+check "an outbound recipient on the account's suppression list is refused at RCPT with 550 5.1.1" \
+	grep -q '^rcpt 550 5.1.1 mailward: dave@example.com is on the suppression list (BOUNCE since 2026-' <<<"$out"
+check "... with a Bounce event (OnAccountSuppressionList) in the spool" \
+	bash -c "[ \$(find '$work/spool/new' -name '*.json' | wc -l) -eq $((before + 1)) ] && grep -l '\"OnAccountSuppressionList\"' '$work'/spool/new/*.json | xargs grep -q '\"emailAddress\":\"dave@example.com\"'"
+check "... and a log line with the queue ID" grep -q 'SUPPR0001: suppressed rcpt=<dave@example.com> reason=BOUNCE' "$work/log"
+check "a recipient suppressed only for one stream passes RCPT (streams are known after the header)" \
+	grep -q '^verdict accept' <<<"$(mc alice@example.com SUPPR0002)"
+
 check "mailward is still running" kill -0 "$mw_pid"
 
 if ! done_testing; then

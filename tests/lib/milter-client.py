@@ -8,6 +8,7 @@ Usage: milter-client.py HOST:PORT STEP...
 The second form sends a whole message (its header fields one by one, its
 body in chunks) and prints what the filter did at end of message, one line
 each: "insheader NAME: VALUE", "addheader ...", "delheader NAME INDEX",
+"rcpt REPLY" (a refused recipient: the message goes no further),
 "chgfrom ADDR", "quarantine REASON", "reply CODE TEXT", then "verdict X"
 (accept, continue, reject, tempfail, discard, reply).  Folded values are
 printed unfolded.
@@ -90,7 +91,11 @@ def send_message(sock, args):
     sender = opt["--from"]
     sender = sender if sender.startswith("<") else "<" + sender + ">"
     ask(sock, b"M", sender.encode() + b"\x00")
-    ask(sock, b"R", b"<" + opt["--rcpt"].encode() + b">\x00")
+    cmd, data = ask(sock, b"R", b"<" + opt["--rcpt"].encode() + b">\x00")
+    if cmd != b"c":
+        print("rcpt " + (data.split(b"\x00")[0].decode() if cmd == b"y" else cmd.decode()))
+        sock.sendall(packet(b"Q"))
+        return
     ask(sock, b"T")
     for name, value in fields:
         cmd, _ = ask(sock, b"L", name + b"\x00" + value + b"\x00")

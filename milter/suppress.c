@@ -1,0 +1,70 @@
+/*
+ * suppress - refusing suppressed recipients at RCPT; see suppress.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/suppression.h"
+#include "milter/events.h"
+#include "milter/suppress.h"
+#include "milter/verdict.h"
+
+static sfsistat
+record_and_refuse(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
+                  const struct msg *msg, const struct suppression_entry *entry)
+{
+	char since[32], text[600], name[SPOOL_NAME_MAX];
+	struct tm tm;
+	size_t len = 0;
+	char *event;
+
+	gmtime_r(&entry->time, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%d", &tm);
+	snprintf(text, sizeof(text),
+	         "mailward: %s is on the suppression list (%s since %s); not sent to it",
+	         entry->address, suppression_reason_name(entry->reason), since);
+	event = event_suppressed_json(conn, msg, entry->address, text + strlen("mailward: "), &len);
+	if (event == NULL || spool_write(svc->spool, event, len, name) < 0) {
+		char detail[400];
+		snprintf(detail, sizeof(detail), "Bounce event for suppressed %s not written: %s",
+		         entry->address, event ? strerror(errno) : "cannot build it");
+		free(event);
+		return verdict_on_failure(ctx, msg->policy->on_spool_unwritable, msg->qid,
+		                          "event spool unwritable", detail);
+	}
+	free(event);
+	log_info(msg->qid, "suppressed rcpt=<%s> reason=%s event=%s", entry->address,
+	         suppression_reason_name(entry->reason), name);
+	smfi_setreply(ctx, "550", "5.1.1", text);
+	return SMFIS_REJECT;
+}
+
+sfsistat
+suppress_rcpt(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
+              const struct msg *msg, const char *rcpt)
+{
+	struct suppression_entry entry;
+	struct buf err = BUF_INIT;
+	char *address;
+	sfsistat verdict = SMFIS_CONTINUE;
+	int found;
+
+	if (msg->direction != DIRECTION_OUTBOUND || !msg->policy->refuse_suppressed)
+		return SMFIS_CONTINUE;
+	address = address_strip_brackets(rcpt);
+	found = suppression_get(svc->store, address, "", &entry, &err);
+	if (found < 0)
+		verdict = verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+		                             "suppression list unavailable", buf_str(&err));
+	else if (found > 0)
+		verdict = record_and_refuse(ctx, svc, conn, msg, &entry);
+	free(address);
+	buf_free(&err);
+	return verdict;
+}
