@@ -17,6 +17,8 @@ static const struct subcommand {
 } subcommands[] = {
 	{ "keygen", keygen_main,
 	  "make a DKIM key and print its DNS record; check published records" },
+	{ "feedback", feedback_main,
+	  "print the SES-shaped events a bounce or complaint gives (feedback parse FILE)" },
 	{ "report", report_main, "write DMARC aggregate reports (RFC 7489 XML) from the history" },
 };
 
