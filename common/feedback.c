@@ -164,8 +164,14 @@ classify_message(const struct fb_parts *parts, struct feedback *fb)
 		return FEEDBACK_COMPLAINT;
 	}
 	if (parts->has_dsn) {
-		fb_dsn_read(parts, fb);
+		fb_dsn_read(buf_str(&parts->dsn), parts->dsn.len, fb);
 		fb->format = "rfc3464";
+		if (fb->rcpt_count > 0)
+			return kind_of_dsn(fb);
+	} else if (parts->raw_body && fb_contains_ci(buf_str(&parts->text), "Final-Recipient:")) {
+		/* Broken MIME (no boundary) around what is still a DSN's fields. */
+		fb_dsn_read(buf_str(&parts->text), parts->text.len, fb);
+		fb->format = "rfc3464-broken";
 		if (fb->rcpt_count > 0)
 			return kind_of_dsn(fb);
 	}

@@ -78,11 +78,11 @@ recipient_fields(const struct fb_group *group, struct feedback *fb)
 }
 
 void
-fb_dsn_read(const struct fb_parts *parts, struct feedback *fb)
+fb_dsn_read(const char *text, size_t len, struct feedback *fb)
 {
 	struct fb_groups groups;
 
-	fb_fields_parse(parts->dsn.data != NULL ? parts->dsn.data : "", parts->dsn.len, &groups);
+	fb_fields_parse(text, len, &groups);
 	for (size_t g = 0; g < groups.count; g++) {
 		const struct fb_group *group = &groups.groups[g];
 		if (fb_field(group, "Final-Recipient") != NULL ||

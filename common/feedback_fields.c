@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "common/feedback_impl.h"
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 static void
@@ -139,7 +140,8 @@ fb_address_clean(const char *value)
 	memmove(addr, start, (size_t)(end - start));
 	addr[end - start] = '\0';
 	at = strrchr(addr, '@');
-	if (at == NULL || at == addr || at[1] == '\0') {
+	/* Raw 8-bit that is not UTF-8 names no mailbox anyone sent to: not an address. */
+	if (at == NULL || at == addr || at[1] == '\0' || !utf8_valid(addr, strlen(addr))) {
 		free(addr);
 		return NULL;
 	}

@@ -20,6 +20,7 @@ struct fb_parts {
 	struct buf arf;    /* message/feedback-report content */
 	struct buf text;   /* the first text/plain (or text/html as text) part */
 	bool has_dsn, has_arf, has_original;
+	bool raw_body; /* text is the undecoded body: MIME found no part to read */
 	/* the feedback message's own headers */
 	struct feedback_header *headers;
 	size_t header_count;
@@ -68,7 +69,7 @@ void fb_add_rcpt(struct feedback *fb, const char *address, const char *action, c
 char *fb_date_iso8601(const char *value);
 
 /* feedback_dsn.c, feedback_text.c, feedback_arf.c */
-void fb_dsn_read(const struct fb_parts *parts, struct feedback *fb);
+void fb_dsn_read(const char *text, size_t len, struct feedback *fb);
 bool fb_text_read(const struct fb_parts *parts, struct feedback *fb);
 void fb_arf_read(const struct fb_parts *parts, struct feedback *fb);
 

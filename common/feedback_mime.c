@@ -253,6 +253,25 @@ lower_dup(const char *s)
 	return copy;
 }
 
+/*
+ * When GMime finds no part to read (a multipart without its boundary), the
+ * body as it is: the readers may still recognise a bounce in it.
+ */
+static void
+raw_body(const char *msg, size_t len, struct fb_parts *parts)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (msg[i] != '\n')
+			continue;
+		size_t next = i + 1 + (msg[i + 1] == '\r');
+		if (next < len && msg[next] == '\n') {
+			buf_append(&parts->text, msg + next + 1, len - next - 1);
+			parts->raw_body = true;
+			return;
+		}
+	}
+}
+
 int
 fb_mime_walk(const char *msg, size_t len, struct fb_parts *parts, struct feedback_original *orig,
              struct buf *err)
@@ -277,6 +296,8 @@ fb_mime_walk(const char *msg, size_t len, struct fb_parts *parts, struct feedbac
 	for (size_t i = 0; i < parts->header_count; i++)
 		tokens_scan(parts->headers[i].value, orig);
 	g_object_unref(message);
+	if (!parts->has_dsn && !parts->has_arf && parts->text.len == 0)
+		raw_body(msg, len, parts);
 	return 0;
 }
 

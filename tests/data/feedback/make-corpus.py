@@ -312,6 +312,10 @@ def generic_text():
           "Your message could not be delivered.\n\n"
           "uma@example.com: 550 5.7.1 Delivery not authorized, message refused by policy\n\n"
           "----- Original message -----\n\n" + original(to="uma@example.com"))
+    # A bounce that names nobody and returns nothing: Undetermined, no recipients.
+    plain("plain-no-details", "MAILER-DAEMON@relay.example.com",
+          "Undelivered Mail Returned to Sender",
+          "Your message could not be delivered.  Please contact the administrator.\n")
     plain("plain-too-big", "postmaster@relay.example.com", "Delivery failure",
           "The message could not be delivered to the following recipient:\n\n"
           "  <victor@example.com>\n"
@@ -405,7 +409,9 @@ def malformed():
             f"--{b}\r\nContent-Type: message/delivery-status\r\n\r\n"
             f"Reporting-MTA: dns; mx.example.com\r\n\r\n"
             f"Final-Recipient: rfc822; f\xe9lix@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-            f"Diagnostic-Code: smtp; 550 5.1.1 utilisateur inconnu \xff\xc3\x28\r\n"
+            f"Diagnostic-Code: smtp; 550 5.1.1 utilisateur inconnu \xff\xc3\x28\r\n\r\n"
+            f"Final-Recipient: rfc822; gina@example.net\r\nAction: failed\r\nStatus: 5.2.2\r\n"
+            f"Diagnostic-Code: smtp; 552 5.2.2 bo\xeete pleine \xff\r\n"
             f"--{b}--\r\n")
     write("malformed-8bit-junk", text.encode("latin-1"), binary=True)
 
