@@ -57,17 +57,24 @@ any_word(const char *text, const char *const *words, size_t count)
 
 #define ANY(text, words) any_word(text, words, sizeof(words) / sizeof(words[0]))
 
+/* Sent by a mail system, not a person: a daemon sender, a DSN, an MTA's own words. */
+static bool
+surely_a_bounce(const struct fb_parts *parts)
+{
+	const char *from = fb_header(parts->headers, parts->header_count, "From");
+	const char *text = buf_str(&parts->text);
+
+	return ANY(from, bounce_senders) || strstr(text, "qmail-send program") != NULL ||
+	       strstr(text, "by mail delivery software") != NULL ||
+	       (parts->report_type != NULL && strcmp(parts->report_type, "delivery-status") == 0);
+}
+
 static bool
 looks_like_bounce(const struct fb_parts *parts)
 {
-	const char *from = fb_header(parts->headers, parts->header_count, "From");
 	const char *subject = fb_header(parts->headers, parts->header_count, "Subject");
-	const char *text = buf_str(&parts->text);
 
-	return ANY(from, bounce_senders) || ANY(subject, bounce_subjects) ||
-	       strstr(text, "qmail-send program") != NULL ||
-	       strstr(text, "by mail delivery software") != NULL ||
-	       (parts->report_type != NULL && strcmp(parts->report_type, "delivery-status") == 0);
+	return surely_a_bounce(parts) || ANY(subject, bounce_subjects);
 }
 
 static bool
@@ -175,8 +182,12 @@ classify_message(const struct fb_parts *parts, struct feedback *fb)
 		if (fb->rcpt_count > 0)
 			return kind_of_dsn(fb);
 	}
-	if (looks_like_bounce(parts)) {
-		if (!fb_text_read(parts, fb))
+	/*
+	 * A bounce-like subject alone is not enough to call a message that names
+	 * no failed recipient a bounce: people write "Delivery failed" too.
+	 */
+	if (looks_like_bounce(parts) && (fb_text_read(parts, fb) || surely_a_bounce(parts))) {
+		if (fb->rcpt_count == 0)
 			undetermined_bounce(fb);
 		return kind_of_dsn(fb) == FEEDBACK_NOT_FEEDBACK ? FEEDBACK_BOUNCE : kind_of_dsn(fb);
 	}

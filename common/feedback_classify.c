@@ -51,16 +51,46 @@ static const char *const large_words[] = { "message too large",
 static const char *const attachment_codes[] = { NULL };
 static const char *const attachment_words[] = { "attachment", NULL };
 static const char *const content_codes[] = { "6.0", NULL };
-static const char *const content_words[] = { "spam", "content", "virus", "malware", "phish", NULL };
+/* Phrases, not "spam" alone: "blocked using zen.spamhaus.org" is about the IP, not content. */
+static const char *const content_words[] = { "spam detected",
+	                                     "as spam",
+	                                     "like spam",
+	                                     "is spam",
+	                                     "spam message",
+	                                     "spam score",
+	                                     "spam content",
+	                                     "considered spam",
+	                                     "message content",
+	                                     "content rejected",
+	                                     "content filter",
+	                                     "rejected due to content",
+	                                     "virus",
+	                                     "malware",
+	                                     "phish",
+	                                     "unsolicited",
+	                                     NULL };
 static const char *const noemail_codes[] = { "1.1", "1.10", "1.2", "1.3", "1.6", NULL };
-static const char *const noemail_words[] = {
-	"user unknown",        "unknown user",        "no such user",
-	"does not exist",      "doesn't exist",       "recipient not found",
-	"address not found",   "invalid recipient",   "unknown recipient",
-	"no mailbox here",     "no such mailbox",     "couldn't be found",
-	"doesn't have a",      "mailbox not found",   "address unknown",
-	"unrouteable address", "not a valid mailbox", NULL
-};
+static const char *const noemail_words[] = { "user unknown",
+	                                     "unknown user",
+	                                     "no such user",
+	                                     "does not exist",
+	                                     "doesn't exist",
+	                                     "recipient not found",
+	                                     "address not found",
+	                                     "invalid recipient",
+	                                     "unknown recipient",
+	                                     "no mailbox here",
+	                                     "no such mailbox",
+	                                     "couldn't be found",
+	                                     "doesn't have a",
+	                                     "mailbox not found",
+	                                     "address unknown",
+	                                     "unrouteable address",
+	                                     "not a valid mailbox",
+	                                     "no such domain",
+	                                     "domain not found",
+	                                     "host or domain name not found",
+	                                     NULL };
 
 static const struct rule rules[] = {
 	{ full_codes, full_words, BOUNCE_SUB_MAILBOX_FULL, BOUNCE_TRANSIENT },

@@ -276,9 +276,15 @@ event_time(const struct feedback *fb, char now[TIMEFMT_ISO8601_LEN])
 static json_t *
 recipient_entry(const struct feedback_rcpt *r, enum group_kind kind)
 {
-	json_t *entry = json_object();
+	json_t *entry;
 
+	/* SES: delivery.recipients are bare addresses, complaints name only the address. */
+	if (kind == GROUP_DELIVERY)
+		return json_text(r->address);
+	entry = json_object();
 	json_object_set_new(entry, "emailAddress", json_text(r->address));
+	if (kind == GROUP_COMPLAINT)
+		return entry;
 	if (kind == GROUP_BOUNCE)
 		set_text(entry, "action", r->action);
 	set_text(entry, "status", r->status);
@@ -315,10 +321,7 @@ group_recipients(const struct feedback *fb, struct group g, size_t max_rcpts,
 			continue;
 		if (*first == NULL)
 			*first = r;
-		json_array_append_new(
-		    array, g.kind == GROUP_COMPLAINT
-		               ? json_pack("{s:o}", "emailAddress", json_text(r->address))
-		               : recipient_entry(r, g.kind));
+		json_array_append_new(array, recipient_entry(r, g.kind));
 		n++;
 	}
 	return array;

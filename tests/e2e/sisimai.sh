@@ -17,6 +17,10 @@
 # Permanent, 4 Transient).  Sisimai's own softbounce flag calls rejected,
 # blocked, filtered and policy failures "soft" even with a 5.x.x status,
 # which SES (and mailward) report as Permanent/General.
+#
+# Messages read differently on purpose are listed in $documented below
+# with the reason; the figures are given with and without them and the
+# 98% is asserted without them.
 set -u
 top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 mw=${MAILWARD:-$top/mailward}
@@ -30,6 +34,15 @@ work=$(mktemp -d /tmp/mw-sisimai.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 plan 3
+
+# FILE  why Sisimai and mailward differ on it, for a good reason
+documented="
+person-delivery-failed-subject.eml  a person's message whose subject says 'Delivery failed' and
+                                    that names another address: Sisimai guesses a bounce (reason
+                                    onhold, status 5.0.901: it found no reason); mailward wants a
+                                    daemon sender, a DSN or an MTA's words before it calls a
+                                    message that names no failure a bounce
+"
 
 # One line per recipient: FILE ADDRESS VERDICT SOFTBOUNCE-FLAG-VERDICT
 perl -MSisimai -e '
@@ -58,26 +71,36 @@ done | sort >"$work/mailward"
 
 check "both readers produced recipients" test -s "$work/sisimai" -a -s "$work/mailward"
 
-cut -d' ' -f1,2 "$work/sisimai" | sort -u >"$work/s.rcpt"
-cut -d' ' -f1,2 "$work/mailward" | sort -u >"$work/m.rcpt"
-both=$(comm -12 "$work/s.rcpt" "$work/m.rcpt" | wc -l)
-either=$(sort -u "$work/s.rcpt" "$work/m.rcpt" | wc -l)
-same=$(join <(awk '{print $1"|"$2, $3}' "$work/sisimai" | sort) \
-	<(awk '{print $1"|"$2, $3}' "$work/mailward" | sort) | awk '$2 == $3' | wc -l)
+# agreement FILTER: sets both, either, same, raw for the lines whose file matches FILTER
+agreement() {
+	local keep=$1
+	grep -Ev "$keep" "$work/sisimai" >"$work/s" || true
+	grep -Ev "$keep" "$work/mailward" >"$work/m" || true
+	cut -d' ' -f1,2 "$work/s" | sort -u >"$work/s.rcpt"
+	cut -d' ' -f1,2 "$work/m" | sort -u >"$work/m.rcpt"
+	both=$(comm -12 "$work/s.rcpt" "$work/m.rcpt" | wc -l)
+	either=$(sort -u "$work/s.rcpt" "$work/m.rcpt" | wc -l)
+	same=$(join <(awk '{print $1"|"$2, $3}' "$work/s" | sort) \
+		<(awk '{print $1"|"$2, $3}' "$work/m" | sort) | awk '$2 == $3' | wc -l)
+	raw=$(join <(awk '{print $1"|"$2, $4}' "$work/s" | sort) \
+		<(awk '{print $1"|"$2, $3}' "$work/m" | sort) | awk '$2 == $3' | wc -l)
+	rcpt_pct=$((either > 0 ? 1000 * both / either : 0))
+	perm_pct=$((both > 0 ? 1000 * same / both : 0))
+}
+pct() { echo "$(($1 / 10)).$(($1 % 10))%"; }
 
-comm -3 "$work/s.rcpt" "$work/m.rcpt" | sed 's/^/# recipient found by one only: /'
-join <(awk '{print $1"|"$2, $3}' "$work/sisimai" | sort) \
-	<(awk '{print $1"|"$2, $3}' "$work/mailward" | sort) |
+agreement '^$'
+comm -3 "$work/s.rcpt" "$work/m.rcpt" | sed 's/^[[:space:]]*/# recipient found by one only: /'
+join <(awk '{print $1"|"$2, $3}' "$work/s" | sort) <(awk '{print $1"|"$2, $3}' "$work/m" | sort) |
 	awk '$2 != $3 {print "# verdicts differ: " $1 " sisimai=" $2 " mailward=" $3}'
+diag "whole corpus: recipients $both of $either found by both ($(pct $rcpt_pct));" \
+	"permanent vs transient $same of $both agree ($(pct $perm_pct))"
 
-raw=$(join <(awk '{print $1"|"$2, $4}' "$work/sisimai" | sort) \
-	<(awk '{print $1"|"$2, $3}' "$work/mailward" | sort) | awk '$2 == $3' | wc -l)
-diag "(Sisimai's bare softbounce flag instead: $raw of $both agree; see the top of this file)"
-
-rcpt_pct=$((either > 0 ? 1000 * both / either : 0))
-perm_pct=$((both > 0 ? 1000 * same / both : 0))
-diag "recipients: $both of $either found by both ($((rcpt_pct / 10)).$((rcpt_pct % 10))%)"
-diag "permanent vs transient: $same of $both agree ($((perm_pct / 10)).$((perm_pct % 10))%)"
+skip=$(echo "$documented" | awk '/^[a-z0-9.-]+\.eml/ {printf "%s^%s ", sep, $1; sep="|"}' | tr -d ' ')
+agreement "${skip:-^$}"
+diag "without the documented files: recipients $both of $either found by both ($(pct $rcpt_pct));" \
+	"permanent vs transient $same of $both agree ($(pct $perm_pct))"
+diag "(Sisimai's bare softbounce flag instead of its reasons: $raw of $both agree; see the top)"
 check "recipients found agree at 98% or better" test "$rcpt_pct" -ge 980
 check "permanent vs transient agree at 98% or better" test "$perm_pct" -ge 980
 

@@ -157,6 +157,19 @@ def postfix():
          "    (5.1.1 no such user here)"],
         original(to="ivan@example.net"))
 
+    dsn("postfix-host-not-found", POSTFIX_FROM, "Undelivered Mail Returned to Sender",
+        POSTFIX_HUMAN, POSTFIX_MSG,
+        ["Final-Recipient: rfc822; jan@nowhere.example\nAction: failed\nStatus: 5.4.4\n"
+         "Diagnostic-Code: X-Postfix; Host or domain name not found. Name service error\n"
+         "    for name=nowhere.example type=AAAA: Host not found"],
+        original(to="jan@nowhere.example"))
+    dsn("postfix-relay-denied", POSTFIX_FROM, "Undelivered Mail Returned to Sender",
+        POSTFIX_HUMAN, POSTFIX_MSG,
+        ["Final-Recipient: rfc822; kim@elsewhere.example\nAction: failed\nStatus: 5.7.1\n"
+         "Remote-MTA: dns; mx.elsewhere.example\n"
+         "Diagnostic-Code: smtp; 554 5.7.1 <kim@elsewhere.example>: Relay access denied"],
+        original(to="kim@elsewhere.example"))
+
 
 def sendmail():
     frm = "Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>"
@@ -180,6 +193,22 @@ def sendmail():
     human2 = human.replace("judy@example.com", "ken@example.com").replace(
         "550 5.1.1 <ken@example.com>... User unknown",
         "552 5.3.4 <ken@example.com>... Message size exceeds fixed maximum message size")
+    dsn("sendmail-deferred", frm, "Warning: could not send message for past 4 hours",
+        "    **********************************************\n"
+        "    **      THIS IS A WARNING MESSAGE ONLY      **\n"
+        "    **  YOU DO NOT NEED TO RESEND YOUR MESSAGE  **\n"
+        "    **********************************************\n\n"
+        "The original message was received at Mon, 23 Nov 2026 09:12:01 GMT\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "<oli@example.com>... Deferred: Connection refused by mail.example.com.\n"
+        "Warning: message still undelivered after 4 hours\n"
+        "Will keep trying until message is 5 days old\n", msg,
+        ["Final-Recipient: RFC822; oli@example.com\nAction: delayed\nStatus: 4.4.1\n"
+         "Remote-MTA: DNS; mail.example.com\n"
+         "Last-Attempt-Date: Mon, 23 Nov 2026 13:12:03 GMT\n"
+         "Will-Retry-Until: Sat, 28 Nov 2026 09:12:01 GMT"],
+        original(to="oli@example.com", body=False), orig_type="text/rfc822-headers",
+        boundary="2ANDCk3x013250.1795439123/mx.example.com")
     dsn("sendmail-too-large", frm, "Returned mail: see transcript for details", human2, msg,
         ["Final-Recipient: RFC822; ken@example.com\nAction: failed\nStatus: 5.3.4\n"
          "Remote-MTA: DNS; mail.example.com\n"
@@ -220,6 +249,25 @@ def exim():
           "    550 5.7.1 Message rejected as spam by content filter\n"
           + copy + original(to="mia@example.com"),
           extra_headers="X-Failed-Recipients: mia@example.com\nAuto-Submitted: auto-replied\n")
+
+    plain("exim-blocklisted", "Mail Delivery System <Mailer-Daemon@mx.example.com>",
+          "Mail delivery failed: returning message to sender",
+          intro + "  lou@example.com\n    host mx.example.com [192.0.2.41]\n"
+          "    SMTP error from remote mail server after RCPT TO:<lou@example.com>:\n"
+          "    550 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using\n"
+          "    zen.spamhaus.org\n" + copy + original(to="lou@example.com"),
+          extra_headers="X-Failed-Recipients: lou@example.com\nAuto-Submitted: auto-replied\n")
+    plain("exim-two-recipients", "Mail Delivery System <Mailer-Daemon@mx.example.com>",
+          "Mail delivery failed: returning message to sender",
+          intro + "  max@example.com\n    host mx.example.com [192.0.2.42]\n"
+          "    SMTP error from remote mail server after RCPT TO:<max@example.com>:\n"
+          "    550 5.1.1 <max@example.com>: No such user here\n"
+          "  ned@example.com\n    host mx.example.com [192.0.2.42]\n"
+          "    SMTP error from remote mail server after RCPT TO:<ned@example.com>:\n"
+          "    552 5.2.2 <ned@example.com>: Mailbox quota exceeded\n"
+          + copy + original(to="max@example.com, ned@example.com"),
+          extra_headers="X-Failed-Recipients: max@example.com, ned@example.com\n"
+          "Auto-Submitted: auto-replied\n")
 
 
 def qmail():
@@ -263,6 +311,18 @@ def exchange():
         original(to="quinn@example.com", body=False), orig_type="text/rfc822-headers",
         boundary="_000_AM0PR01MB1234eurprd01_",
         extra_headers="X-MS-Exchange-Message-Is-Ndr:\nContent-Language: en-US\n")
+    dsn("exchange-o365-blocked",
+        "Microsoft Outlook <postmaster@outlook.com>", "Undeliverable: Your November invoice",
+        "Your message to rob@example.com couldn't be delivered.\n\n"
+        "Remote Server returned '550 5.7.606 Access denied, banned sending IP [198.51.100.7]'\n",
+        "Reporting-MTA: dns;DB8PR02MB5678.eurprd02.prod.outlook.com\n"
+        "Received-From-MTA: dns;mail.example.org\n"
+        "Arrival-Date: Mon, 23 Nov 2026 09:12:02 +0000",
+        ["Final-Recipient: rfc822;rob@example.com\nAction: failed\nStatus: 5.7.606\n"
+         "Diagnostic-Code: smtp;550 5.7.606 Access denied, banned sending IP [198.51.100.7]. "
+         "To request removal from this list please visit https://sender.example/"],
+        original(to="rob@example.com", body=False), orig_type="text/rfc822-headers",
+        boundary="_000_DB8PR02MB5678eurprd02_")
     plain("exchange-legacy-text", "System Administrator <postmaster@example.com>",
           "Undeliverable: Your November invoice",
           "Your message did not reach some or all of the intended recipients.\n\n"
@@ -294,6 +354,18 @@ def gmail():
          "Last-Attempt-Date: Mon, 23 Nov 2026 01:12:03 -0800 (PST)"],
         original(to="sam@example.com", body=False), orig_type="text/rfc822-headers",
         boundary="000000000000a1b2c3d4e5f60718")
+    dsn("gmail-over-quota", "Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
+        "Delivery Status Notification (Failure)",
+        "** Message blocked **\n\nYour message to pia@gmail.example couldn't be delivered: "
+        "the mailbox is full.\n", msg,
+        ["Final-Recipient: rfc822; pia@gmail.example\nAction: failed\nStatus: 5.2.2\n"
+         "Remote-MTA: dns; gmail-smtp-in.l.google.com. (142.250.102.26, the server for the\n"
+         " domain gmail.example.)\n"
+         "Diagnostic-Code: smtp; 552-5.2.2 The recipient's inbox is out of storage space.\n"
+         " Please direct the recipient to 552-5.2.2 https://support.example/mail/?p=OverQuota\n"
+         " 552 5.2.2 a1-20020a05 - gsmtp"],
+        original(to="pia@gmail.example", body=False), orig_type="text/rfc822-headers",
+        boundary="000000000000c0ffee0123456789")
     dsn("gmail-delay", "Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
         "Delivery Status Notification (Delay)",
         "** Message not delivered yet **\n\nThere was a temporary problem delivering your "
@@ -376,6 +448,14 @@ def others():
           "Subject: Re: Your November invoice\nMessage-ID: <reply.2@example.net>\n"
           "In-Reply-To: <20261123091200.4F1A2@mail.example.org>\nMIME-Version: 1.0\n"
           "Content-Type: text/plain; charset=utf-8\n\nThanks, paid today.\n")
+    # A person's message with a bounce-like subject and an address in it: not a bounce.
+    write("person-delivery-failed-subject",
+          "Return-Path: <dina@example.net>\nDate: Mon, 23 Nov 2026 10:00:00 +0000\n"
+          "From: Dina <dina@example.net>\nTo: billing@example.org\n"
+          "Subject: Delivery failed for my parcel\nMessage-ID: <parcel.3@example.net>\n"
+          "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
+          "Hello, the courier says delivery failed.  Please write to\n"
+          "dina.home@example.net instead.\n")
 
 
 def malformed():
