@@ -70,7 +70,7 @@ recipient_fields(const struct fb_group *group, struct feedback *fb)
 	if (remote != NULL && fb->remote_mta_ip == NULL)
 		fb->remote_mta_ip = fb_find_ip(remote);
 	if (fb->remote_mta_ip == NULL)
-		fb->remote_mta_ip = fb_find_ip(diag);
+		fb->remote_mta_ip = fb_find_host_ip(diag);
 	if (retry != NULL && fb->expiration == NULL)
 		fb->expiration = xstrdup(retry);
 	free(action);

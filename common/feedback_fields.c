@@ -70,7 +70,8 @@ fb_fields_parse(const char *text, size_t len, struct fb_groups *out)
 		while (visible > 0 &&
 		       (p[visible - 1] == '\r' || p[visible - 1] == ' ' || p[visible - 1] == '\t'))
 			visible--;
-		if (n > 0 && (*p == ' ' || *p == '\t') && field.len > 0) {
+		/* visible > 0: a line of blanks separates blocks, it does not continue a field. */
+		if (visible > 0 && (*p == ' ' || *p == '\t') && field.len > 0) {
 			buf_puts(&field, " ");
 			buf_append(&field, p + strspn(p, " \t"), visible - strspn(p, " \t"));
 		} else {
@@ -248,6 +249,22 @@ fb_find_ip(const char *text)
 		    (strchr(candidate, ':') != NULL && inet_pton(AF_INET6, candidate, addr) == 1))
 			return xstrdup(candidate);
 		p += n - 1;
+	}
+	return NULL;
+}
+
+char *
+fb_find_host_ip(const char *text)
+{
+	if (text == NULL)
+		return NULL;
+	for (const char *p = strchr(text, '['); p != NULL; p = strchr(p + 1, '[')) {
+		if (p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '.'))
+			continue;
+		char *ip = fb_find_ip(p + 1);
+		if (ip != NULL && strncmp(p + 1, ip, strlen(ip)) == 0 && p[1 + strlen(ip)] == ']')
+			return ip;
+		free(ip);
 	}
 	return NULL;
 }

@@ -61,6 +61,8 @@ bool fb_find_status(const char *text, char out[16]);
 int fb_find_reply_class(const char *text);
 char *fb_capped(const char *text, size_t max);
 char *fb_find_ip(const char *text);
+/* Only an address written name[ADDRESS] (Postfix's host[ip]): others may be the sender's. */
+char *fb_find_host_ip(const char *text);
 bool fb_contains_ci(const char *haystack, const char *needle);
 void fb_add_rcpt(struct feedback *fb, const char *address, const char *action, const char *status,
                  const char *diagnostic);

@@ -220,6 +220,6 @@ fb_text_read(const struct fb_parts *parts, struct feedback *fb)
 	fb->format = format_of(text);
 	if (fb->remote_mta_ip == NULL)
 		for (size_t i = before; i < fb->rcpt_count && fb->remote_mta_ip == NULL; i++)
-			fb->remote_mta_ip = fb_find_ip(fb->rcpts[i].diagnostic);
+			fb->remote_mta_ip = fb_find_host_ip(fb->rcpts[i].diagnostic);
 	return true;
 }

@@ -431,14 +431,17 @@ mutated_corpus_never_crashes(void **state)
 {
 	char **names;
 	size_t count = corpus_list(&names);
-	unsigned seed = 6;
+	/* FEEDBACK_MUTATIONS and FEEDBACK_SEED make longer or other runs by hand. */
+	const char *env_runs = getenv("FEEDBACK_MUTATIONS"), *env_seed = getenv("FEEDBACK_SEED");
+	int runs = env_runs != NULL ? atoi(env_runs) : MUTATIONS_PER_FILE;
+	unsigned seed = env_seed != NULL ? (unsigned)strtoul(env_seed, NULL, 10) : 6;
 
 	(void)state;
 	for (size_t i = 0; i < count; i++) {
 		char *eml = xasprintf("%s.eml", names[i]);
 		size_t len;
 		char *original = file_read(eml, &len);
-		for (int m = 0; m < MUTATIONS_PER_FILE; m++) {
+		for (int m = 0; m < runs; m++) {
 			char *copy = xmalloc(len + 1);
 			size_t n = len;
 			memcpy(copy, original, len);
