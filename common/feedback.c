@@ -116,17 +116,27 @@ kind_of_dsn(const struct feedback *fb)
 	return FEEDBACK_NOT_FEEDBACK;
 }
 
-/* A bounce nobody could read: Undetermined, for the original's recipients. */
+/*
+ * A bounce nobody could read: Undetermined, for the recipients Exim names
+ * in X-Failed-Recipients, else the original's.
+ */
 static void
-undetermined_bounce(struct feedback *fb)
+undetermined_bounce(const struct fb_parts *parts, struct feedback *fb)
 {
+	const char *failed = fb_header(parts->headers, parts->header_count, "X-Failed-Recipients");
 	struct addrlist list;
 
-	addrlist_split(fb->orig.to != NULL ? fb->orig.to : "", &list);
-	for (size_t i = 0; i < list.count; i++)
-		fb_add_rcpt(fb, list.items[i], "failed", NULL, NULL);
+	addrlist_split(failed != NULL ? failed : fb->orig.to != NULL ? fb->orig.to : "", &list);
+	for (size_t i = 0; i < list.count; i++) {
+		struct buf reason = BUF_INIT;
+		char *bare = fb_bare_address(list.items[i]);
+		fb_text_diagnostic_for(parts, bare, &reason);
+		fb_add_rcpt(fb, list.items[i], "failed", NULL, reason.len > 0 ? reason.data : NULL);
+		buf_free(&reason);
+		free(bare);
+	}
 	addrlist_free(&list);
-	fb->format = "unreadable";
+	fb->format = failed != NULL ? "x-failed-recipients" : "unreadable";
 }
 
 char *
@@ -188,7 +198,7 @@ classify_message(const struct fb_parts *parts, struct feedback *fb)
 	 */
 	if (looks_like_bounce(parts) && (fb_text_read(parts, fb) || surely_a_bounce(parts))) {
 		if (fb->rcpt_count == 0)
-			undetermined_bounce(fb);
+			undetermined_bounce(parts, fb);
 		return kind_of_dsn(fb) == FEEDBACK_NOT_FEEDBACK ? FEEDBACK_BOUNCE : kind_of_dsn(fb);
 	}
 	if (looks_like_autoreply(parts))

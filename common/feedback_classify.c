@@ -9,8 +9,9 @@
  * AttachmentRejected, ContentRejected (all Transient, as SES reports
  * them: the address exists and a later message may pass), then NoEmail
  * for a permanent failure that says the address does not exist, then
- * General.  A vague status (x.0.0, which Postfix writes when the remote
- * server gave no enhanced code) gives way to a more specific code of the
+ * General.  Without any code, words that say the sending MTA gave up
+ * retrying ("retry timeout exceeded") make it Transient.  A vague status (x.0.0, which Postfix
+ * writes when the remote server gave no enhanced code) gives way to a more specific code of the
  * same class in the diagnostic.
  */
 #include "config.h"
@@ -92,6 +93,11 @@ static const char *const noemail_words[] = { "user unknown",
 	                                     "host or domain name not found",
 	                                     NULL };
 
+/* Without any code: the sending MTA gave up on a failure that was only ever temporary. */
+static const char *const gave_up_words[] = { "retry timeout exceeded", "timed out",
+	                                     "connection refused",     "too many retries",
+	                                     "message expired",        NULL };
+
 static const struct rule rules[] = {
 	{ full_codes, full_words, BOUNCE_SUB_MAILBOX_FULL, BOUNCE_TRANSIENT },
 	{ large_codes, large_words, BOUNCE_SUB_MESSAGE_TOO_LARGE, BOUNCE_TRANSIENT },
@@ -161,7 +167,7 @@ feedback_classify(const char *status, const char *diagnostic, const char *action
 	if (klass == 5 || (klass == 0 && no_email)) {
 		*type = BOUNCE_PERMANENT;
 		*subtype = no_email ? BOUNCE_SUB_NO_EMAIL : BOUNCE_SUB_GENERAL;
-	} else if (klass == 4) {
+	} else if (klass == 4 || (klass == 0 && words_match(diagnostic, gave_up_words))) {
 		*type = BOUNCE_TRANSIENT;
 		*subtype = BOUNCE_SUB_GENERAL;
 	} else {

@@ -48,6 +48,7 @@ int fb_mime_walk(const char *msg, size_t len, struct fb_parts *parts,
                  struct feedback_original *orig, struct buf *err);
 void fb_parts_free(struct fb_parts *parts);
 void fb_original_from_text(const char *text, size_t len, struct feedback_original *orig);
+void fb_tokens_scan(const char *text, struct feedback_original *orig);
 const char *fb_header(const struct feedback_header *headers, size_t count, const char *name);
 
 /* feedback_fields.c */
@@ -73,6 +74,8 @@ char *fb_date_iso8601(const char *value);
 /* feedback_dsn.c, feedback_text.c, feedback_arf.c */
 void fb_dsn_read(const char *text, size_t len, struct feedback *fb);
 bool fb_text_read(const struct fb_parts *parts, struct feedback *fb);
+/* The indented lines below the line that leads with address (Exim's reason). */
+void fb_text_diagnostic_for(const struct fb_parts *parts, const char *address, struct buf *out);
 void fb_arf_read(const struct fb_parts *parts, struct feedback *fb);
 
 #endif

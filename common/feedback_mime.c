@@ -76,8 +76,8 @@ fb_header(const struct feedback_header *headers, size_t count, const char *name)
 }
 
 /* The TOKEN of every b-TOKEN@ in text (53 base32 characters). */
-static void
-tokens_scan(const char *text, struct feedback_original *orig)
+void
+fb_tokens_scan(const char *text, struct feedback_original *orig)
 {
 	for (const char *p = text; (p = strchr(p, '-')) != NULL; p++) {
 		char token[54];
@@ -141,7 +141,7 @@ original_fill(GMimeObject *object, struct feedback_original *orig)
 	orig->configuration_set = dup_or_null(fb_header(h, n, "X-SES-CONFIGURATION-SET"));
 	orig->stream = dup_or_null(fb_header(h, n, "X-Mailward-Stream"));
 	for (size_t i = 0; i < n; i++)
-		tokens_scan(h[i].value, orig);
+		fb_tokens_scan(h[i].value, orig);
 }
 
 void
@@ -294,7 +294,10 @@ fb_mime_walk(const char *msg, size_t len, struct fb_parts *parts, struct feedbac
 		walk(body, 0, parts, orig);
 	}
 	for (size_t i = 0; i < parts->header_count; i++)
-		tokens_scan(parts->headers[i].value, orig);
+		fb_tokens_scan(parts->headers[i].value, orig);
+	/* X-Postfix-Sender, Original-Mail-From: the report's fields name it too. */
+	fb_tokens_scan(buf_str(&parts->dsn), orig);
+	fb_tokens_scan(buf_str(&parts->arf), orig);
 	g_object_unref(message);
 	if (!parts->has_dsn && !parts->has_arf && parts->text.len == 0)
 		raw_body(msg, len, parts);

@@ -184,6 +184,34 @@ recipients_scan(const char *text, const char *end, struct feedback *fb)
 	free(l.len);
 }
 
+void
+fb_text_diagnostic_for(const struct fb_parts *parts, const char *address, struct buf *out)
+{
+	const char *text = buf_str(&parts->text), *copy = copy_start(text);
+	struct lines l;
+
+	lines_split(text, copy != NULL ? copy : text + parts->text.len, &l);
+	for (size_t i = 0; i < l.count && out->len == 0; i++) {
+		char *line = xstrndup(l.start[i], l.len[i]);
+		char *addr = leading_address(line, strlen(line));
+		bool match = addr != NULL && strcasecmp(addr, address) == 0;
+		free(addr);
+		free(line);
+		for (size_t j = i + 1; match && j < l.count && j <= i + LOOKAHEAD; j++) {
+			if (l.len[j] == 0 || !isspace((unsigned char)*l.start[j]))
+				break;
+			size_t skip = strspn(l.start[j], " \t");
+			if (skip >= l.len[j])
+				break;
+			if (out->len > 0)
+				buf_puts(out, " ");
+			buf_append(out, l.start[j] + skip, l.len[j] - skip);
+		}
+	}
+	free(l.start);
+	free(l.len);
+}
+
 static const char *
 format_of(const char *text)
 {

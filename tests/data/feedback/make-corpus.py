@@ -269,6 +269,13 @@ def exim():
           extra_headers="X-Failed-Recipients: max@example.com, ned@example.com\n"
           "Auto-Submitted: auto-replied\n")
 
+    # Exim gave up after retrying: no SMTP reply in the text, X-Failed-Recipients names her.
+    plain("exim-retry-timeout", "Mail Delivery System <Mailer-Daemon@mx.example.com>",
+          "Mail delivery failed: returning message to sender",
+          intro.replace("This is a permanent error. ", "") + "  pam@example.com\n"
+          "    retry timeout exceeded\n" + copy + original(to="pam@example.com"),
+          extra_headers="X-Failed-Recipients: pam@example.com\nAuto-Submitted: auto-replied\n")
+
 
 def qmail():
     intro = ("Hi. This is the qmail-send program at mx.example.com.\n"
