@@ -77,19 +77,32 @@ looks_like_bounce(const struct fb_parts *parts)
 	return surely_a_bounce(parts) || ANY(subject, bounce_subjects);
 }
 
+/* What only auto-replies carry (bounces carry Auto-Submitted too). */
 static bool
-looks_like_autoreply(const struct fb_parts *parts)
+vacation_markers(const struct fb_parts *parts)
 {
 	const struct feedback_header *h = parts->headers;
 	size_t n = parts->header_count;
-	const char *auto_submitted = fb_header(h, n, "Auto-Submitted");
-	const char *precedence = fb_header(h, n, "Precedence");
 
-	return (auto_submitted != NULL && !fb_contains_ci(auto_submitted, "no")) ||
-	       fb_header(h, n, "X-Autoreply") != NULL || fb_header(h, n, "X-Autorespond") != NULL ||
-	       fb_header(h, n, "X-Auto-Response-Suppress") != NULL ||
-	       fb_contains_ci(precedence, "auto_reply") ||
+	return fb_header(h, n, "X-Autoreply") != NULL || fb_header(h, n, "X-Autorespond") != NULL ||
+	       fb_contains_ci(fb_header(h, n, "Precedence"), "auto_reply") ||
 	       ANY(fb_header(h, n, "Subject"), autoreply_subjects);
+}
+
+/* RFC 3834: any Auto-Submitted value but "no" is automatic. */
+static bool
+looks_like_autoreply(const struct fb_parts *parts)
+{
+	const char *auto_submitted =
+	    fb_header(parts->headers, parts->header_count, "Auto-Submitted");
+
+	if (auto_submitted != NULL) {
+		auto_submitted += strspn(auto_submitted, " \t");
+		if (strncasecmp(auto_submitted, "no", 2) != 0 ||
+		    isalnum((unsigned char)auto_submitted[2]) || auto_submitted[2] == '-')
+			return true;
+	}
+	return vacation_markers(parts);
 }
 
 static enum feedback_kind
@@ -196,10 +209,17 @@ classify_message(const struct fb_parts *parts, struct feedback *fb)
 	 * A bounce-like subject alone is not enough to call a message that names
 	 * no failed recipient a bounce: people write "Delivery failed" too.
 	 */
-	if (looks_like_bounce(parts) && (fb_text_read(parts, fb) || surely_a_bounce(parts))) {
-		if (fb->rcpt_count == 0)
-			undetermined_bounce(parts, fb);
-		return kind_of_dsn(fb) == FEEDBACK_NOT_FEEDBACK ? FEEDBACK_BOUNCE : kind_of_dsn(fb);
+	if (looks_like_bounce(parts)) {
+		bool named = fb_text_read(parts, fb);
+		/* An out-of-office reply sent from postmaster@ names no failure. */
+		if (!named && vacation_markers(parts))
+			return FEEDBACK_AUTOREPLY;
+		if (named || surely_a_bounce(parts)) {
+			if (fb->rcpt_count == 0)
+				undetermined_bounce(parts, fb);
+			return kind_of_dsn(fb) == FEEDBACK_NOT_FEEDBACK ? FEEDBACK_BOUNCE
+			                                                : kind_of_dsn(fb);
+		}
 	}
 	if (looks_like_autoreply(parts))
 		return FEEDBACK_AUTOREPLY;

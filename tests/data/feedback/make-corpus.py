@@ -449,6 +449,14 @@ def others():
           "Content-Type: text/plain; charset=utf-8\n\n"
           "I am away until 1 December with no access to mail.  For urgent matters\n"
           "write to office@example.net.  Error codes mean nothing here: 550 5.1.1.\n")
+    # An Exchange out-of-office reply sent from postmaster@: still not a bounce.
+    write("autoreply-from-postmaster",
+          "Return-Path: <postmaster@example.net>\nDate: Mon, 23 Nov 2026 09:13:30 +0000\n"
+          "From: postmaster@example.net\nTo: " + VERP + "\n"
+          "Subject: Automatic reply: Your November invoice\nAuto-Submitted: auto-replied\n"
+          "X-Auto-Response-Suppress: All\nMessage-ID: <oof.7@example.net>\nMIME-Version: 1.0\n"
+          "Content-Type: text/plain; charset=utf-8\n\n"
+          "The postmaster team is out until Monday.  Mail is read then.\n")
     write("normal-message",
           "Return-Path: <carl@example.net>\nDate: Mon, 23 Nov 2026 09:14:00 +0000\n"
           "From: Carl <carl@example.net>\nTo: billing@example.org\n"
