@@ -7,13 +7,23 @@
  *   FEEDBACK_BOUNCE      a delivery failure: an RFC 3464 DSN with Action
  *                        failed, or one of the common non-standard texts
  *                        (Exim, qmail, Yahoo, old Exchange, any bounce with
- *                        an SMTP reply next to an address)
+ *                        an SMTP reply next to an address); a message from a
+ *                        mail system that names no failed recipient is an
+ *                        Undetermined bounce for the X-Failed-Recipients or
+ *                        the original's To (or nobody)
  *   FEEDBACK_DELAY       a DSN whose recipients are only "delayed"
  *   FEEDBACK_DELIVERY    a DSN whose recipients were "delivered"/"relayed"
  *   FEEDBACK_COMPLAINT   an ARF report (RFC 5965, RFC 6650)
  *   FEEDBACK_AUTOREPLY   an RFC 3834 auto-reply (vacation): not a bounce
- *   FEEDBACK_NOT_FEEDBACK anything else
+ *   FEEDBACK_NOT_FEEDBACK anything else, including a person's message whose
+ *                        subject merely sounds like a bounce
  *   FEEDBACK_ERROR       nothing readable as a message (err says why)
+ *
+ * A report part decides first (ARF, then DSN: DSNs carry "Auto-Submitted:
+ * auto-replied" too); text is read only without one, and only for a
+ * message that looks like a bounce (daemon sender, bounce subject, an
+ * MTA's own words).  A DSN whose MIME is broken (no boundary) is still
+ * read from the raw body.
  *
  * Every recipient is classified the SES way (feedback_classify()): a
  * bounce type (Permanent, Transient, Undetermined) and subtype from the
@@ -30,8 +40,8 @@
  * feedback.orig: its headers, Message-ID, From, To, Subject, Feedback-ID,
  * X-SES-CONFIGURATION-SET, X-Mailward-Stream, and the VERP tokens (the
  * TOKEN of any b-TOKEN@domain address in the message's and the original's
- * headers).  Tokens are only candidates: verp_decode() with the policy's
- * keys decides.
+ * headers and in the report's fields, X-Postfix-Sender, Original-Mail-From).  Tokens are only
+ * candidates: verp_decode() with the policy's keys decides.
  *
  * feedback_init() must run once per process before any parse (it
  * initialises GMime; calling it again is harmless).  After that
@@ -39,14 +49,21 @@
  *
  * feedback_event_count() and feedback_event_json() turn a parse into SES
  * events: one Bounce event per distinct (bounceType, bounceSubType) among
- * the recipients (SES gives an event one type), one DeliveryDelay, one
- * Delivery or one Complaint.  The event's mail object comes from the
- * caller's correlation (struct feedback_mail) or, field by field where
- * that is missing, from the original message; mail.tags
- * "mailward:correlation" says which ("verp", "message-id", "none").
- * mail.headers stop at 10 KB (headersTruncated) and an event never passes
- * 256 KB: diagnostics and header values are capped, recipients past
- * FEEDBACK_MAX_RCPTS dropped.
+ * the failed recipients (SES gives an event one type), one DeliveryDelay
+ * for the delayed ones, one Delivery, or one Complaint; a bounce that
+ * names nobody gives one Undetermined Bounce with no recipients.  The
+ * event's mail object comes from the caller's correlation (struct
+ * feedback_mail) or, field by field where that is missing, from the
+ * original message (mail.messageId stays null: it is mailward's ID, only
+ * the correlation knows it); mail.tags "mailward:correlation" says which
+ * ("verp", "message-id", "none").  The detail's timestamp is the feedback
+ * message's Date, else the current time; feedbackId is a hash of the
+ * message, so a replayed bounce keeps its ID.  reportingMTA is the bare
+ * host name; remoteMtaIp comes only from Remote-MTA, a host[address] in
+ * the diagnostic or Exim's and qmail's host lines (never an address the
+ * rejection quotes, which may be ours).  mail.headers stop at 10 KB
+ * (headersTruncated) and an event never passes 256 KB: diagnostics and
+ * header values are capped, then mail.headers dropped, then recipients.
  */
 #ifndef MW_FEEDBACK_H
 #define MW_FEEDBACK_H
