@@ -19,6 +19,8 @@ static const struct subcommand {
 	  "make a DKIM key and print its DNS record; check published records" },
 	{ "events", events_main,
 	  "the event spool: list, tail, show, ack, redrive; the webhook dispatcher" },
+	{ "feedback", feedback_main,
+	  "print the SES-shaped events a bounce or complaint gives (feedback parse FILE)" },
 	{ "report", report_main, "write DMARC aggregate reports (RFC 7489 XML) from the history" },
 };
 

@@ -21,5 +21,6 @@ void tools_list(FILE *out);
 int keygen_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int events_main(int argc, char **argv);
+int feedback_main(int argc, char **argv);
 
 #endif
