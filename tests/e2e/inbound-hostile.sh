@@ -38,18 +38,7 @@ for tool in nsd postfix swaks openssl; do
 done
 /usr/bin/python3 -c 'import dkim, nacl' 2>/dev/null || skip_all "python3-dkim missing (tools/deps)"
 
-work=$(mktemp -d /tmp/mw-inbound-hostile.XXXXXX)
-chmod 755 "$work"
-mw_pid=
-cleanup() {
-	[ -n "$mw_pid" ] && { kill -9 "$mw_pid" && wait "$mw_pid"; } 2>/dev/null
-	[ -n "$IB_SILENT_PID" ] && { kill "$IB_SILENT_PID" && wait "$IB_SILENT_PID"; } 2>/dev/null
-	pf_cleanup
-	dns_cleanup
-	[ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT
-t_start=$(now_us)
+ib_work inbound-hostile
 
 # ------------------------------------------------------------ DNS
 DNS_ADDR=${MW_TEST_DNS_ADDR:-127.0.53.42}

@@ -237,3 +237,21 @@ ib_summary() {
 ib_alive() {
 	pid_alive "$mw_pid" && ! grep -qE 'fatal|panic' "$state/log"
 }
+
+# ib_work NAME: a work directory, and a trap that stops everything the
+# test started (mailward, the silent DNS server, Postfix, NSD) and removes
+# it (KEEP_WORK=1 keeps it).  Sets work, mw_pid, t_start.
+ib_work() {
+	work=$(mktemp -d "/tmp/mw-$1.XXXXXX")
+	chmod 755 "$work"
+	mw_pid=
+	trap _ib_cleanup EXIT
+	t_start=$(now_us)
+}
+_ib_cleanup() {
+	[ -n "$mw_pid" ] && { kill -9 "$mw_pid" && wait "$mw_pid"; } 2>/dev/null
+	[ -n "${IB_SILENT_PID:-}" ] && { kill "$IB_SILENT_PID" && wait "$IB_SILENT_PID"; } 2>/dev/null
+	pf_cleanup
+	dns_cleanup
+	[ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$work"
+}

@@ -38,18 +38,7 @@ done
 /usr/bin/python3 -c 'import dkim, nacl' 2>/dev/null || skip_all "python3-dkim missing (tools/deps)"
 [ -x "$build/tests/tools/dkim-sign-file" ] || skip_all "tests/tools/dkim-sign-file not built"
 
-work=$(mktemp -d /tmp/mw-inbound.XXXXXX)
-chmod 755 "$work"
-mw_pid=
-cleanup() {
-	[ -n "$mw_pid" ] && { kill -9 "$mw_pid" && wait "$mw_pid"; } 2>/dev/null
-	[ -n "$IB_SILENT_PID" ] && { kill "$IB_SILENT_PID" && wait "$IB_SILENT_PID"; } 2>/dev/null
-	pf_cleanup
-	dns_cleanup
-	[ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT
-t_start=$(now_us)
+ib_work inbound
 
 # ------------------------------------------------------------ DNS
 DNS_ADDR=${MW_TEST_DNS_ADDR:-127.0.53.40}
