@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/store_impl.h"
 #include "common/suppression.h"
@@ -139,4 +140,69 @@ suppression_remove(struct store *store, const char *address, const char *scope, 
 		return 0;
 	rc = run(store, sql_del, a, s, NULL, NULL, err);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static const char sql_list[] = "SELECT address, scope, reason, time, message_id FROM suppression "
+                               "WHERE (address, scope) > (?1, ?2) AND (?3 IS NULL OR reason = ?3) "
+                               "AND (?4 IS NULL OR scope = ?4) ORDER BY address, scope LIMIT ?5";
+
+long
+suppression_list(struct store *store, const struct suppression_filter *filter, suppression_fn each,
+                 void *arg, struct buf *err)
+{
+	sqlite3_stmt *stmt;
+	long n = 0;
+	int rc;
+
+	store_lock(store);
+	if ((stmt = store_statement(store, sql_list, err)) == NULL) {
+		store_unlock(store);
+		return -1;
+	}
+	sqlite3_bind_text(stmt, 1, filter->after_address ? filter->after_address : "", -1,
+	                  SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, filter->after_scope ? filter->after_scope : "", -1,
+	                  SQLITE_STATIC);
+	if (filter->reason_set)
+		sqlite3_bind_text(stmt, 3, suppression_reason_name(filter->reason), -1,
+		                  SQLITE_STATIC);
+	if (filter->scope != NULL)
+		sqlite3_bind_text(stmt, 4, filter->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, filter->limit);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct suppression_entry e = { 0 };
+		const char *reason = (const char *)sqlite3_column_text(stmt, 2);
+
+		snprintf(e.address, sizeof(e.address), "%s", sqlite3_column_text(stmt, 0));
+		snprintf(e.scope, sizeof(e.scope), "%s", sqlite3_column_text(stmt, 1));
+		e.reason = SUPPRESSION_MANUAL;
+		for (size_t i = 0; reason && i < sizeof(reason_names) / sizeof(reason_names[0]);
+		     i++)
+			if (strcmp(reason, reason_names[i]) == 0)
+				e.reason = (enum suppression_reason)i;
+		e.time = (time_t)sqlite3_column_int64(stmt, 3);
+		snprintf(e.message_id, sizeof(e.message_id), "%s", sqlite3_column_text(stmt, 4));
+		n++;
+		if (each(&e, arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		buf_printf(err, "%s: %s", store_path(store), sqlite3_errmsg(store_db(store)));
+		n = -1;
+	}
+	sqlite3_clear_bindings(stmt);
+	sqlite3_reset(stmt);
+	store_unlock(store);
+	return n;
+}
+
+int
+suppression_reason_parse(const char *word, enum suppression_reason *out)
+{
+	for (size_t i = 0; i < sizeof(reason_names) / sizeof(reason_names[0]); i++)
+		if (strcasecmp(word, reason_names[i]) == 0) {
+			*out = (enum suppression_reason)i;
+			return 0;
+		}
+	return -1;
 }

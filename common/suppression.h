@@ -10,6 +10,7 @@
 #ifndef MW_SUPPRESSION_H
 #define MW_SUPPRESSION_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include "common/buf.h"
@@ -43,5 +44,24 @@ int suppression_remove(struct store *store, const char *address, const char *sco
                        struct buf *err);
 /* "BOUNCE", "COMPLAINT", "UNSUBSCRIBE", "MANUAL" (the SES words). */
 const char *suppression_reason_name(enum suppression_reason reason);
+/* The word back (any case); -1 when it is none of them. */
+int suppression_reason_parse(const char *word, enum suppression_reason *out);
+
+/* A page of the list, in (address, scope) order, after a position. */
+struct suppression_filter {
+	const char *after_address; /* the last entry of the previous page; NULL: from the start */
+	const char *after_scope;
+	bool reason_set;
+	enum suppression_reason reason;
+	const char *scope; /* only this scope; NULL: all */
+	long limit;
+};
+
+/* Return non-zero to stop. */
+typedef int (*suppression_fn)(const struct suppression_entry *entry, void *arg);
+
+/* Entries passed to each; how many, or -1 with the reason in err. */
+long suppression_list(struct store *store, const struct suppression_filter *filter,
+                      suppression_fn each, void *arg, struct buf *err);
 
 #endif

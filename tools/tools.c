@@ -21,6 +21,7 @@ static const struct subcommand {
 	  "the event spool: list, tail, show, ack, redrive; the webhook dispatcher" },
 	{ "feedback", feedback_main,
 	  "print the SES-shaped events a bounce or complaint gives (feedback parse FILE)" },
+	{ "suppression", suppression_main, "the suppression list: list, get, add, remove" },
 	{ "report", report_main, "write DMARC aggregate reports (RFC 7489 XML) from the history" },
 };
 
@@ -41,5 +42,5 @@ void
 tools_list(FILE *out)
 {
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(out, "  mailward %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+		fprintf(out, "  mailward %-12s %s\n", subcommands[i].name, subcommands[i].summary);
 }

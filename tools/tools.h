@@ -19,6 +19,7 @@ int tools_run(int argc, char **argv);
 void tools_list(FILE *out);
 
 int keygen_main(int argc, char **argv);
+int suppression_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int events_main(int argc, char **argv);
 int feedback_main(int argc, char **argv);

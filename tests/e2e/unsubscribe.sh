@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 21
+plan 27
 
 read -r mw_port http_port < <(pf_free_ports 2)
 head -c 32 /dev/urandom >"$work/verp.key"
@@ -118,6 +118,25 @@ check "... with a Bounce event (OnAccountSuppressionList) in the spool" \
 check "... and a log line with the queue ID" grep -q 'SUPPR0001: suppressed rcpt=<dave@example.com> reason=BOUNCE' "$work/log"
 check "a recipient suppressed only for one stream passes RCPT (streams are known after the header)" \
 	grep -q '^verdict accept' <<<"$(mc alice@example.com SUPPR0002)"
+
+# ------------------------------------------------ mailward suppression (CLI)
+sup() { "$mw" suppression -c "$work/mailward.conf" "$@"; }
+check "suppression get prints an entry as JSON (reason, stream)" \
+	bash -c "$(declare -f sup); mw='$mw' work='$work'; sup get ALICE@example.com --stream newsletters | grep -q '\"emailAddress\":\"alice@example.com\",\"reason\":\"UNSUBSCRIBE\"'"
+check "... and exits 1 for an address that is not listed" \
+	bash -c "$(declare -f sup); mw='$mw' work='$work'; sup get nobody@example.com >/dev/null; [ \$? = 1 ]"
+for i in 1 2 3 4 5; do sup add "user$i@example.net" --reason complaint >/dev/null; done
+check "suppression add puts addresses on the account's list (refused at RCPT from now on)" \
+	grep -q '^rcpt 550 5.1.1 mailward: user3@example.net is on the suppression list (COMPLAINT' <<<"$(mc user3@example.net SUPPR0003)"
+page1=$(sup list --reason COMPLAINT --page-size 2)
+token=$(tail -1 <<<"$page1" | sed -n 's/{"nextToken":"\(.*\)"}/\1/p')
+page2=$(sup list --reason COMPLAINT --page-size 2 --next-token "$token")
+check "list pages by --page-size with a next token, in address order" \
+	test "$(head -2 <<<"$page1" | grep -c user):$(head -1 <<<"$page2" | grep -o 'user[0-9]')" = "2:user3"
+check "list --all follows every page" \
+	test "$(sup list --reason COMPLAINT --page-size 2 --all | grep -c emailAddress)" = 5
+check "remove takes an address off (exit 1 the second time)" \
+	bash -c "$(declare -f sup); mw='$mw' work='$work'; sup remove user1@example.net && ! sup remove user1@example.net"
 
 check "mailward is still running" kill -0 "$mw_pid"
 
