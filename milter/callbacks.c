@@ -15,6 +15,7 @@
 #include "milter/callbacks.h"
 #include "milter/context.h"
 #include "milter/control.h"
+#include "milter/feedback_in.h"
 #include "milter/inbound.h"
 #include "milter/outbound.h"
 #include "milter/suppress.h"
@@ -104,6 +105,11 @@ mw_envrcpt(SMFICTX *ctx, char **argv)
 	sfsistat verdict;
 
 	note_qid(ctx, msg);
+	if (feedback_address(msg->policy, argv[0])) {
+		msg->feedback_rcpts++; /* a bounce or complaint coming back */
+		msg_add_rcpt(msg, argv[0]);
+		return SMFIS_CONTINUE;
+	}
 	verdict = suppress_rcpt(ctx, services, conn, msg, argv[0]);
 	if (verdict == SMFIS_CONTINUE)
 		msg_add_rcpt(msg, argv[0]);
@@ -117,6 +123,10 @@ mw_header(SMFICTX *ctx, char *name, char *value)
 	struct msg *msg = conn->msg;
 	char *spaced = NULL;
 
+	if (msg->feedback_rcpts > 0) {
+		feedback_keep_header(msg, name, value);
+		return SMFIS_CONTINUE;
+	}
 	if (msg->direction == DIRECTION_OUTBOUND && control_header(msg, name, value))
 		return SMFIS_CONTINUE; /* internal: removed at the end, never signed */
 	/* Without SMFIP_HDR_LEADSPC the MTA dropped one space after the colon. */
@@ -136,6 +146,10 @@ mw_eoh(SMFICTX *ctx)
 	struct msg *msg = conn->msg;
 
 	note_qid(ctx, msg);
+	if (msg->feedback_rcpts > 0) {
+		feedback_keep_eoh(msg);
+		return SMFIS_CONTINUE;
+	}
 	if (msg->direction == DIRECTION_OUTBOUND)
 		return outbound_eoh(ctx, services, conn, msg);
 	return SMFIS_CONTINUE;
@@ -146,7 +160,9 @@ mw_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct msg *msg = conn_of(ctx)->msg;
 
-	if (msg->sign != NULL)
+	if (msg->feedback_rcpts > 0)
+		feedback_keep_body(msg, chunk, len);
+	else if (msg->sign != NULL)
 		sign_body(msg->sign, chunk, len);
 	else if (msg->inbound != NULL && inbound_wants_body(msg->inbound))
 		inbound_body(msg->inbound, chunk, len);
@@ -165,7 +181,9 @@ mw_eom(SMFICTX *ctx)
 	if (msg == NULL)
 		return SMFIS_CONTINUE;
 	note_qid(ctx, msg);
-	if (msg->direction == DIRECTION_OUTBOUND)
+	if (msg->feedback_rcpts > 0)
+		verdict = feedback_eom(ctx, services, conn, msg);
+	else if (msg->direction == DIRECTION_OUTBOUND)
 		verdict = outbound_eom(ctx, services, conn, msg);
 	else
 		verdict = inbound_eom(ctx, services, conn, msg);

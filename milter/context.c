@@ -98,6 +98,10 @@ msg_end(struct conn *conn)
 		return;
 	policy_release(msg->policy);
 	inbound_free(msg->inbound);
+	if (msg->feedback_raw != NULL) {
+		buf_free(msg->feedback_raw);
+		free(msg->feedback_raw);
+	}
 	free(msg->sender);
 	free(msg->auth_user);
 	for (size_t i = 0; i < msg->rcpt_count; i++)

@@ -57,6 +57,9 @@ struct msg {
 	struct inbound *inbound;           /* inbound checks in progress, or NULL */
 	struct spool_entry *send_event;    /* Send event on its way to disk, or NULL */
 	const char *unsubscribe;           /* what unsubscribe_add_headers() did (static text) */
+	size_t feedback_rcpts;             /* recipients that are feedback addresses */
+	struct buf *feedback_raw;          /* a feedback message as it arrives, or NULL */
+	bool feedback_truncated;
 	char *stream;                      /* sending stream a control header chose, or NULL */
 	struct header *tags;               /* message tags from control headers */
 	size_t tag_count;

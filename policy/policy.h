@@ -44,6 +44,12 @@ struct strlist {
 };
 
 /* domains: the signing table; each entry's key is loaded with the snapshot. */
+enum policy_feedback_action {
+	FEEDBACK_ACTION_DISCARD, /* parsed into events, then dropped */
+	FEEDBACK_ACTION_DELIVER, /* delivered as it is */
+	FEEDBACK_ACTION_HEADER,  /* delivered with X-Mailward-Feedback */
+};
+
 enum policy_unsubscribe_existing {
 	UNSUBSCRIBE_KEEP,    /* the application's List-Unsubscribe stays */
 	UNSUBSCRIBE_REPLACE, /* ours replaces it */
@@ -203,6 +209,10 @@ struct policy {
 	/* feedback */
 	struct strlist bounce_domains;
 	struct strlist complaint_addresses;
+	int feedback_bounce_action;    /* enum policy_feedback_action */
+	int feedback_complaint_action; /* enum policy_feedback_action */
+	long feedback_max_bytes;
+	bool feedback_suppress;
 	struct policy_verp_key *verp_keys;
 	size_t verp_key_count;
 	struct verp_key *verp_key_table; /* the keys alone, for verp_decode() */

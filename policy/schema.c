@@ -260,6 +260,7 @@ static const struct setting stream_settings[] = {
 };
 
 static const char *const existing_choices[] = { "keep", "replace", NULL };
+static const char *const feedback_action_choices[] = { "discard", "deliver", "header", NULL };
 
 static const struct setting unsubscribe_settings[] = {
 	{ "url", SETTING_STRING, P(unsubscribe_url),
@@ -292,6 +293,21 @@ static const struct setting feedback_settings[] = {
 	  "Domains of VERP bounce addresses (custom MAIL FROM domains).", .check = check_domain },
 	{ "complaint_addresses", SETTING_STRING_LIST, P(complaint_addresses),
 	  "Addresses that receive feedback-loop (ARF) complaint reports.", .check = check_address },
+	{ "bounce_action", SETTING_CHOICE, P(feedback_bounce_action),
+	  "A bounce to a bounce domain, once its events are in the spool: discard it,\n"
+	  "deliver it, or deliver it with an X-Mailward-Feedback summary header.\n"
+	  "A message that cannot be read as feedback is always delivered.",
+	  .def_string = "discard", .choices = feedback_action_choices },
+	{ "complaint_action", SETTING_CHOICE, P(feedback_complaint_action),
+	  "The same for a complaint (ARF report) to a complaint address.",
+	  .def_string = "header", .choices = feedback_action_choices },
+	{ "max_bytes", SETTING_INT, P(feedback_max_bytes),
+	  "Feedback messages are read up to this size (the rest is ignored).",
+	  .def_int = 1048576, .min = 65536, .max = 67108864 },
+	{ "suppress", SETTING_BOOL, P(feedback_suppress),
+	  "Put addresses that bounced permanently or complained on the account's\n"
+	  "suppression list.",
+	  .def_bool = true },
 	{ "verp_keys", SETTING_GROUP_LIST, P(verp_keys),
 	  "Secrets of bounce-address tokens.  The first makes new tokens; all are\n"
 	  "accepted, so a key can be rotated by adding a new one first.",
