@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,12 +26,16 @@ struct spool_dirs {
 	int journal, tmp, new, cur;
 };
 
-static char spool_path[] = "/tmp/mailward-fuzz-spool-XXXXXX";
+/* In memory where possible: the journal fsyncs every file it makes. */
+static char shm_template[] = "/dev/shm/mailward-fuzz-spool-XXXXXX";
+static char tmp_template[] = "/tmp/mailward-fuzz-spool-XXXXXX";
+static const char *spool_path;
+static const char *const spool_subdirs[] = { "journal", "tmp", "new", "cur" };
 
 static int
 dir_open(const char *name)
 {
-	char path[sizeof(spool_path) + 16];
+	char path[sizeof(shm_template) + 16];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", spool_path, name);
@@ -61,16 +66,32 @@ dir_empty(int dir_fd)
 	return n;
 }
 
+/* At exit: the files are gone after each input, the directories remain. */
+static void
+spool_remove(void)
+{
+	char path[sizeof(shm_template) + 16];
+
+	for (size_t i = 0; i < sizeof(spool_subdirs) / sizeof(spool_subdirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", spool_path, spool_subdirs[i]);
+		rmdir(path);
+	}
+	rmdir(spool_path);
+}
+
 static const struct spool_dirs *
 spool_dirs(void)
 {
 	static struct spool_dirs dirs = { -1, -1, -1, -1 };
 
 	if (dirs.journal < 0) {
-		if (mkdtemp(spool_path) == NULL)
+		spool_path = mkdtemp(shm_template);
+		if (spool_path == NULL && (spool_path = mkdtemp(tmp_template)) == NULL)
 			abort();
-		dirs = (struct spool_dirs){ dir_open("journal"), dir_open("tmp"), dir_open("new"),
-			                    dir_open("cur") };
+		atexit(spool_remove);
+		dirs =
+		    (struct spool_dirs){ dir_open(spool_subdirs[0]), dir_open(spool_subdirs[1]),
+			                 dir_open(spool_subdirs[2]), dir_open(spool_subdirs[3]) };
 	}
 	return &dirs;
 }
