@@ -32,4 +32,12 @@ void dns_answer_add(struct dns_answer *ans, const void *data, size_t len, uint16
 /* Set TEMPFAIL with a reason. */
 void dns_answer_tempfail(struct dns_answer *ans, const char *reason);
 
+/*
+ * dns_unbound.c: turn the records of a NOERROR answer with data (res->data,
+ * res->len; rdata as unbound hands it over) into ans: FOUND, or TEMPFAIL
+ * "malformed record".  Not static only so tests/fuzz can reach it.
+ */
+struct ub_result;
+void dns_unbound_records(struct dns_answer *ans, enum dns_type type, const struct ub_result *res);
+
 #endif

@@ -313,8 +313,8 @@ rr_add(struct dns_answer *ans, enum dns_type type, const unsigned char *rdata, s
 	return ok;
 }
 
-static void
-answer_records(struct dns_answer *ans, enum dns_type type, const struct ub_result *res)
+void
+dns_unbound_records(struct dns_answer *ans, enum dns_type type, const struct ub_result *res)
 {
 	for (size_t i = 0; res->data[i] != NULL; i++) {
 		if (res->len[i] < 0 ||
@@ -351,7 +351,7 @@ answer_fill(const struct ub_resolver *r, enum dns_type type, int err, const stru
 	switch (res->rcode) {
 	case 0:
 		if (res->havedata)
-			answer_records(ans, type, res);
+			dns_unbound_records(ans, type, res);
 		else
 			ans->status = DNS_NODATA;
 		return;
