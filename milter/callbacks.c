@@ -21,7 +21,8 @@
 #include "milter/suppress.h"
 #include "milter/verdict.h"
 
-#define MAILWARD_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGFROM | SMFIF_QUARANTINE)
+#define MAILWARD_ACTIONS                                                                           \
+	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGFROM | SMFIF_QUARANTINE | SMFIF_DELRCPT)
 
 static const struct services *services;
 

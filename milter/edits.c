@@ -45,6 +45,12 @@ edit_set_sender(struct msg *msg, const char *sender)
 	edit_push(msg, EDIT_SET_SENDER, sender, NULL, 0);
 }
 
+void
+edit_delete_rcpt(struct msg *msg, const char *rcpt)
+{
+	edit_push(msg, EDIT_DELETE_RCPT, rcpt, NULL, 0);
+}
+
 /* Header values go with their leading space only if the MTA agreed. */
 static char *
 milter_value(const char *value, bool leadspc)
@@ -68,6 +74,12 @@ edit_apply(SMFICTX *ctx, const struct edit *e, bool leadspc)
 		free(arg);
 		return r;
 	}
+	case EDIT_DELETE_RCPT: {
+		char *arg = xasprintf("<%s>", e->name);
+		int r = smfi_delrcpt(ctx, arg);
+		free(arg);
+		return r;
+	}
 	}
 	return MI_FAILURE;
 }
@@ -84,7 +96,7 @@ static void
 apply_one(SMFICTX *ctx, const struct edit *e, bool leadspc, struct buf *err, int *result)
 {
 	static const char *const what[] = { "add header", "insert header", "delete header",
-		                            "change sender" };
+		                            "change sender", "delete recipient" };
 
 	if (edit_apply(ctx, e, leadspc) != MI_SUCCESS) {
 		buf_printf(err, "MTA refused to %s %s; ", what[e->kind], e->name);
@@ -116,7 +128,8 @@ edits_apply(SMFICTX *ctx, const struct msg *msg, bool leadspc, struct buf *err)
 		if (msg->edits[i].kind == EDIT_INSERT_HEADER)
 			apply_one(ctx, &msg->edits[i], leadspc, err, &result);
 	for (size_t i = 0; i < msg->edit_count; i++)
-		if (msg->edits[i].kind == EDIT_ADD_HEADER || msg->edits[i].kind == EDIT_SET_SENDER)
+		if (msg->edits[i].kind == EDIT_ADD_HEADER ||
+		    msg->edits[i].kind == EDIT_SET_SENDER || msg->edits[i].kind == EDIT_DELETE_RCPT)
 			apply_one(ctx, &msg->edits[i], leadspc, err, &result);
 	return result;
 }

@@ -25,6 +25,7 @@ enum edit_kind {
 	EDIT_INSERT_HEADER, /* on top; queued first ends up topmost */
 	EDIT_DELETE_HEADER, /* the index-th (1-based) field of that name */
 	EDIT_SET_SENDER,    /* the envelope sender */
+	EDIT_DELETE_RCPT,   /* an envelope recipient */
 };
 
 struct edit {
@@ -38,6 +39,7 @@ void edit_add_header(struct msg *msg, const char *name, const char *value);
 void edit_insert_header(struct msg *msg, const char *name, const char *value);
 void edit_delete_header(struct msg *msg, const char *name, int index);
 void edit_set_sender(struct msg *msg, const char *sender);
+void edit_delete_rcpt(struct msg *msg, const char *rcpt);
 
 /* 0, or -1 with what the MTA refused in err. */
 int edits_apply(SMFICTX *ctx, const struct msg *msg, bool leadspc, struct buf *err);

@@ -24,6 +24,7 @@
 #include "milter/mailfrom.h"
 #include "milter/outbound.h"
 #include "milter/sign.h"
+#include "milter/suppress.h"
 #include "milter/unsubscribe.h"
 #include "milter/verdict.h"
 
@@ -141,6 +142,8 @@ outbound_eoh(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 
 	if (control_unknown_stream(msg) != NULL)
 		verdict = unknown_stream(ctx, msg);
+	if (verdict == SMFIS_CONTINUE)
+		verdict = suppress_stream(ctx, svc, conn, msg);
 	if (verdict == SMFIS_CONTINUE)
 		verdict = prepare_headers(ctx, msg);
 	if (verdict == SMFIS_CONTINUE)

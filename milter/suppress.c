@@ -68,3 +68,68 @@ suppress_rcpt(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
 	buf_free(&err);
 	return verdict;
 }
+
+/* Forget a recipient the MTA will be told to drop. */
+static void
+drop_rcpt(struct msg *msg, size_t i)
+{
+	edit_delete_rcpt(msg, msg->rcpts[i]);
+	free(msg->rcpts[i]);
+	memmove(&msg->rcpts[i], &msg->rcpts[i + 1],
+	        (msg->rcpt_count - i - 1) * sizeof(*msg->rcpts));
+	msg->rcpt_count--;
+}
+
+sfsistat
+suppress_stream(SMFICTX *ctx, const struct services *svc, const struct conn *conn, struct msg *msg)
+{
+	size_t i = 0, dropped = 0;
+
+	if (msg->stream == NULL || !msg->policy->refuse_suppressed)
+		return SMFIS_CONTINUE;
+	while (i < msg->rcpt_count) {
+		struct suppression_entry entry;
+		struct buf err = BUF_INIT;
+		char *address = address_strip_brackets(msg->rcpts[i]);
+		int found = suppression_get(svc->store, address, msg->stream, &entry, &err);
+		char name[SPOOL_NAME_MAX], text[400];
+		size_t len = 0;
+		char *event = NULL;
+
+		free(address);
+		if (found < 0) {
+			sfsistat v =
+			    verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+			                       "suppression list unavailable", buf_str(&err));
+			buf_free(&err);
+			return v;
+		}
+		buf_free(&err);
+		if (found == 0) {
+			i++;
+			continue;
+		}
+		snprintf(text, sizeof(text), "%s is on the suppression list of stream %s (%s)",
+		         entry.address, msg->stream, suppression_reason_name(entry.reason));
+		event = event_suppressed_json(conn, msg, entry.address, text, &len);
+		if (event == NULL || spool_write(svc->spool, event, len, name) < 0) {
+			free(event);
+			return verdict_on_failure(
+			    ctx, msg->policy->on_spool_unwritable, msg->qid,
+			    "event spool unwritable",
+			    "Bounce event of a suppressed recipient not written");
+		}
+		free(event);
+		log_info(msg->qid, "suppressed rcpt=<%s> stream=%s reason=%s event=%s",
+		         entry.address, msg->stream, suppression_reason_name(entry.reason), name);
+		drop_rcpt(msg, i);
+		dropped++;
+	}
+	if (dropped > 0 && msg->rcpt_count == 0) {
+		smfi_setreply(
+		    ctx, "550", "5.1.1",
+		    "mailward: every recipient is on the sending stream's suppression list");
+		return SMFIS_REJECT;
+	}
+	return SMFIS_CONTINUE;
+}

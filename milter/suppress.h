@@ -7,9 +7,9 @@
  * recipients of the message go on.  Like SES, mailward records a Bounce
  * event (bounceSubType OnAccountSuppressionList) for it, durably, before
  * it answers.  A store that cannot be read takes failure.internal_error
- * for that recipient (tempfail by default: the MTA retries it).  Only the
- * account-level list is asked here: the sending stream, and with it a
- * stream's own list, is known only once the header has arrived.
+ * for that recipient (tempfail by default: the MTA retries it).  A
+ * stream's own list can be asked only once the header has named the
+ * stream: suppress_stream().
  */
 #ifndef MW_SUPPRESS_H
 #define MW_SUPPRESS_H
@@ -18,6 +18,14 @@
 
 #include "milter/context.h"
 #include "milter/services.h"
+
+/*
+ * At the end of the header, once the sending stream is known: recipients
+ * on that stream's own list are dropped (smfi_delrcpt at end of message),
+ * each with its Bounce event; the others go on.  All of them: 550 5.1.1.
+ */
+sfsistat suppress_stream(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
+                         struct msg *msg);
 
 /* SMFIS_CONTINUE: take the recipient; anything else is the answer for it. */
 sfsistat suppress_rcpt(SMFICTX *ctx, const struct services *svc, const struct conn *conn,

@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 27
+plan 30
 
 read -r mw_port http_port < <(pf_free_ports 2)
 head -c 32 /dev/urandom >"$work/verp.key"
@@ -118,6 +118,15 @@ check "... with a Bounce event (OnAccountSuppressionList) in the spool" \
 check "... and a log line with the queue ID" grep -q 'SUPPR0001: suppressed rcpt=<dave@example.com> reason=BOUNCE' "$work/log"
 check "a recipient suppressed only for one stream passes RCPT (streams are known after the header)" \
 	grep -q '^verdict accept' <<<"$(mc alice@example.com SUPPR0002)"
+printf 'From: sender@example.com\r\nTo: x@example.com\r\nX-SES-CONFIGURATION-SET: newsletters\r\nSubject: hi\r\n\r\nbody\r\n' >"$work/msg.eml"
+out=$(mc alice@example.com,erin@example.com SUPPR0004)
+check "in that stream, the suppressed recipient is dropped after the header, the other one kept" \
+	test "$(grep -E '^(delrcpt|verdict)' <<<"$out" | tr '\n' ' ')" = "delrcpt <alice@example.com> verdict accept "
+check "... with a Bounce event and a log line" \
+	grep -q 'SUPPR0004: suppressed rcpt=<alice@example.com> stream=newsletters reason=UNSUBSCRIBE' "$work/log"
+check "a message in that stream to suppressed recipients only is refused (550 5.1.1)" \
+	grep -q '^eoh 550 5.1.1 mailward: every recipient is on the sending stream' <<<"$(mc alice@example.com SUPPR0005)"
+printf 'From: sender@example.com\r\nTo: x@example.com\r\nSubject: hi\r\n\r\nbody\r\n' >"$work/msg.eml"
 
 # ------------------------------------------------ mailward suppression (CLI)
 sup() { "$mw" suppression -c "$work/mailward.conf" "$@"; }

@@ -8,7 +8,8 @@ Usage: milter-client.py HOST:PORT STEP...
 The second form sends a whole message (its header fields one by one, its
 body in chunks) and prints what the filter did at end of message, one line
 each: "insheader NAME: VALUE", "addheader ...", "delheader NAME INDEX",
-"rcpt REPLY" (a refused recipient: the message goes no further),
+"delrcpt ADDR", "rcpt REPLY" or "eoh REPLY" (refused: the message goes
+no further), --rcpt taking a comma-separated list,
 "chgfrom ADDR", "quarantine REASON", "reply CODE TEXT", then "verdict X"
 (accept, continue, reject, tempfail, discard, reply).  Folded values are
 printed unfolded.
@@ -91,18 +92,23 @@ def send_message(sock, args):
     sender = opt["--from"]
     sender = sender if sender.startswith("<") else "<" + sender + ">"
     ask(sock, b"M", sender.encode() + b"\x00")
-    cmd, data = ask(sock, b"R", b"<" + opt["--rcpt"].encode() + b">\x00")
-    if cmd != b"c":
-        print("rcpt " + (data.split(b"\x00")[0].decode() if cmd == b"y" else cmd.decode()))
-        sock.sendall(packet(b"Q"))
-        return
+    for rcpt in opt["--rcpt"].split(","):
+        cmd, data = ask(sock, b"R", b"<" + rcpt.encode() + b">\x00")
+        if cmd != b"c":
+            print("rcpt " + (data.split(b"\x00")[0].decode() if cmd == b"y" else cmd.decode()))
+            sock.sendall(packet(b"Q"))
+            return
     ask(sock, b"T")
     for name, value in fields:
         cmd, _ = ask(sock, b"L", name + b"\x00" + value + b"\x00")
         if cmd not in (b"c",):
             print("verdict early-" + cmd.decode())
             return
-    ask(sock, b"N")
+    cmd, data = ask(sock, b"N")
+    if cmd != b"c":
+        print("eoh " + (data.split(b"\x00")[0].decode() if cmd == b"y" else cmd.decode()))
+        sock.sendall(packet(b"Q"))
+        return
     for off in range(0, len(body), 65535):
         cmd, _ = ask(sock, b"B", body[off:off + 65535])
         if cmd == b"s":  # skip: the filter does not want the rest
@@ -123,6 +129,8 @@ def send_message(sock, args):
             print("delheader %s %d" % (data[4:].split(b"\x00")[0].decode(), index))
         elif cmd == b"e":
             print("chgfrom " + parts[0].decode())
+        elif cmd == b"-":
+            print("delrcpt " + parts[0].decode())
         elif cmd == b"q":
             print("quarantine " + parts[0].decode())
         elif cmd == b"y":
