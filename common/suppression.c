@@ -19,6 +19,17 @@ static const char *const reason_names[] = {
 	[SUPPRESSION_MANUAL] = "MANUAL",
 };
 
+/* A stored reason word; MANUAL for one this version does not know. */
+static enum suppression_reason
+reason_of(const char *word)
+{
+	enum suppression_reason reason = SUPPRESSION_MANUAL;
+
+	if (word != NULL)
+		suppression_reason_parse(word, &reason);
+	return reason;
+}
+
 static const char sql_put[] = "INSERT INTO suppression(address, scope, reason, time, message_id) "
                               "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(address, scope) DO UPDATE "
                               "SET reason = ?3, time = ?4, message_id = ?5";
@@ -89,11 +100,7 @@ run(struct store *store, const char *sql, const char *a, const char *s,
 		memset(out, 0, sizeof(*out));
 		snprintf(out->address, sizeof(out->address), "%s", a);
 		snprintf(out->scope, sizeof(out->scope), "%s", s);
-		out->reason = SUPPRESSION_MANUAL;
-		for (size_t i = 0; reason && i < sizeof(reason_names) / sizeof(reason_names[0]);
-		     i++)
-			if (strcmp(reason, reason_names[i]) == 0)
-				out->reason = (enum suppression_reason)i;
+		out->reason = reason_of(reason);
 		out->time = (time_t)sqlite3_column_int64(stmt, 1);
 		snprintf(out->message_id, sizeof(out->message_id), "%s", id ? id : "");
 	}
@@ -175,11 +182,7 @@ suppression_list(struct store *store, const struct suppression_filter *filter, s
 
 		snprintf(e.address, sizeof(e.address), "%s", sqlite3_column_text(stmt, 0));
 		snprintf(e.scope, sizeof(e.scope), "%s", sqlite3_column_text(stmt, 1));
-		e.reason = SUPPRESSION_MANUAL;
-		for (size_t i = 0; reason && i < sizeof(reason_names) / sizeof(reason_names[0]);
-		     i++)
-			if (strcmp(reason, reason_names[i]) == 0)
-				e.reason = (enum suppression_reason)i;
+		e.reason = reason_of(reason);
 		e.time = (time_t)sqlite3_column_int64(stmt, 3);
 		snprintf(e.message_id, sizeof(e.message_id), "%s", sqlite3_column_text(stmt, 4));
 		n++;

@@ -15,23 +15,21 @@
 #include "milter/suppress.h"
 #include "milter/verdict.h"
 
+/*
+ * The Bounce event of a suppressed recipient, durably, and its log line;
+ * SMFIS_CONTINUE, or the spool failure's verdict.  The entry's scope names
+ * the stream ("" for the account's list).
+ */
 static sfsistat
-record_and_refuse(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
-                  const struct msg *msg, const struct suppression_entry *entry)
+record_bounce(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
+              const struct msg *msg, const struct suppression_entry *entry, const char *why)
 {
-	char since[32], text[600], name[SPOOL_NAME_MAX];
-	struct tm tm;
+	char name[SPOOL_NAME_MAX], detail[400];
 	size_t len = 0;
-	char *event;
+	char *event = event_suppressed_json(conn, msg, entry->address, why, &len);
+	int rc = event != NULL ? spool_write(svc->spool, event, len, name) : -1;
 
-	gmtime_r(&entry->time, &tm);
-	strftime(since, sizeof(since), "%Y-%m-%d", &tm);
-	snprintf(text, sizeof(text),
-	         "mailward: %s is on the suppression list (%s since %s); not sent to it",
-	         entry->address, suppression_reason_name(entry->reason), since);
-	event = event_suppressed_json(conn, msg, entry->address, text + strlen("mailward: "), &len);
-	if (event == NULL || spool_write(svc->spool, event, len, name) < 0) {
-		char detail[400];
+	if (rc < 0) {
 		snprintf(detail, sizeof(detail), "Bounce event for suppressed %s not written: %s",
 		         entry->address, event ? strerror(errno) : "cannot build it");
 		free(event);
@@ -39,8 +37,28 @@ record_and_refuse(SMFICTX *ctx, const struct services *svc, const struct conn *c
 		                          "event spool unwritable", detail);
 	}
 	free(event);
-	log_info(msg->qid, "suppressed rcpt=<%s> reason=%s event=%s", entry->address,
+	log_info(msg->qid, "suppressed rcpt=<%s>%s%s reason=%s event=%s", entry->address,
+	         *entry->scope ? " stream=" : "", entry->scope,
 	         suppression_reason_name(entry->reason), name);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+record_and_refuse(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
+                  const struct msg *msg, const struct suppression_entry *entry)
+{
+	char since[32], text[600];
+	struct tm tm;
+	sfsistat verdict;
+
+	gmtime_r(&entry->time, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%d", &tm);
+	snprintf(text, sizeof(text),
+	         "mailward: %s is on the suppression list (%s since %s); not sent to it",
+	         entry->address, suppression_reason_name(entry->reason), since);
+	verdict = record_bounce(ctx, svc, conn, msg, entry, text + strlen("mailward: "));
+	if (verdict != SMFIS_CONTINUE)
+		return verdict;
 	smfi_setreply(ctx, "550", "5.1.1", text);
 	return SMFIS_REJECT;
 }
@@ -92,9 +110,8 @@ suppress_stream(SMFICTX *ctx, const struct services *svc, const struct conn *con
 		struct buf err = BUF_INIT;
 		char *address = address_strip_brackets(msg->rcpts[i]);
 		int found = suppression_get(svc->store, address, msg->stream, &entry, &err);
-		char name[SPOOL_NAME_MAX], text[400];
-		size_t len = 0;
-		char *event = NULL;
+		char text[400];
+		sfsistat verdict;
 
 		free(address);
 		if (found < 0) {
@@ -111,17 +128,9 @@ suppress_stream(SMFICTX *ctx, const struct services *svc, const struct conn *con
 		}
 		snprintf(text, sizeof(text), "%s is on the suppression list of stream %s (%s)",
 		         entry.address, msg->stream, suppression_reason_name(entry.reason));
-		event = event_suppressed_json(conn, msg, entry.address, text, &len);
-		if (event == NULL || spool_write(svc->spool, event, len, name) < 0) {
-			free(event);
-			return verdict_on_failure(
-			    ctx, msg->policy->on_spool_unwritable, msg->qid,
-			    "event spool unwritable",
-			    "Bounce event of a suppressed recipient not written");
-		}
-		free(event);
-		log_info(msg->qid, "suppressed rcpt=<%s> stream=%s reason=%s event=%s",
-		         entry.address, msg->stream, suppression_reason_name(entry.reason), name);
+		verdict = record_bounce(ctx, svc, conn, msg, &entry, text);
+		if (verdict != SMFIS_CONTINUE)
+			return verdict;
 		drop_rcpt(msg, i);
 		dropped++;
 	}
