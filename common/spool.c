@@ -39,11 +39,20 @@
  */
 #define CHECKPOINT_DEFAULT_MS 30000
 #define JOURNAL_SOFT_MAX      (64L * 1024 * 1024)
+/*
+ * Journal files are zero-filled in advance (see spool_journal.h): 1 MB for
+ * the first, made at open, 8 MB for the spare the checkpointer prepares;
+ * a full journal is rotated at once when the spare is ready.  Reused files
+ * keep their size, so zeros are written only while the journal grows.
+ */
+#define JOURNAL_FIRST_SIZE (1L * 1024 * 1024)
+#define JOURNAL_SIZE       (8L * 1024 * 1024)
 
 struct journal {
 	int fd;
 	uint64_t number;
-	off_t size;
+	off_t size;        /* where the next record goes */
+	off_t allocated;   /* bytes zero-filled in advance */
 	unsigned inflight; /* events appended here, not yet published or withdrawn */
 	bool keep;         /* an event of it could not be published: retried */
 	bool keep_logged;
@@ -74,6 +83,7 @@ struct spool {
 	pthread_cond_t settled; /* writers: a flush settled entries */
 	pthread_cond_t drained; /* checkpointer: rotation done, a journal drained, stop */
 	struct journal *current, *spare, *retired;
+	struct journal *reusable; /* a retired journal file kept for reuse */
 	uint64_t appended, synced, next_number;
 	struct spool_entry *unsettled;
 	bool threads_running, rotate, stop_checkpoints, stop_syncer, stop_publisher;
@@ -109,32 +119,74 @@ open_dir(struct spool *spool, const char *sub, int *fd, struct buf *err)
 	return *fd;
 }
 
+/*
+ * A journal ready for records, at least size bytes of it zero-filled: the
+ * reusable file when there is one, else a new file.  NULL with errno.
+ */
 static struct journal *
-journal_new(struct spool *spool)
+journal_new(struct spool *spool, off_t size)
 {
-	uint64_t number = spool->next_number++;
-	int fd = journal_create(spool->journal_fd, number);
 	struct journal *j;
 
-	if (fd < 0)
-		return NULL;
-	j = xcalloc(1, sizeof(*j));
-	j->fd = fd;
-	j->number = number;
+	pthread_mutex_lock(&spool->lock);
+	j = spool->reusable;
+	spool->reusable = NULL;
+	uint64_t number = spool->next_number++;
+	pthread_mutex_unlock(&spool->lock);
+	if (j == NULL) {
+		int fd = journal_create(spool->journal_fd, number);
+		if (fd < 0)
+			return NULL;
+		j = xcalloc(1, sizeof(*j));
+		j->fd = fd;
+		j->number = number;
+	}
+	/* Without the zeros the journal still works, its flushes cost more. */
+	if (j->allocated < size && journal_extend(j->fd, j->allocated, size) == 0)
+		j->allocated = size;
 	return j;
 }
 
-/* Delete a journal whose events are all published and flushed. */
+/*
+ * A journal whose events are all published and flushed: kept for reuse
+ * under a new number (its records then belong to no journal) when reuse
+ * is true and none is kept yet, else deleted.
+ */
 static void
-journal_retire(struct spool *spool, struct journal *j)
+journal_retire(struct spool *spool, struct journal *j, bool reuse)
 {
 	char name[32];
+	uint64_t number = 0;
 
+	pthread_mutex_lock(&spool->lock);
+	reuse = reuse && spool->reusable == NULL;
+	if (reuse)
+		number = spool->next_number++;
+	pthread_mutex_unlock(&spool->lock);
+	if (reuse && journal_rename(spool->journal_fd, j->number, number) == 0) {
+		off_t used = j->allocated > j->size ? j->allocated : j->size;
+		*j = (struct journal){ .fd = j->fd, .number = number, .allocated = used };
+		pthread_mutex_lock(&spool->lock);
+		spool->reusable = j;
+		pthread_mutex_unlock(&spool->lock);
+		return;
+	}
 	journal_file_name(j->number, name, sizeof(name));
 	unlinkat(spool->journal_fd, name, 0);
 	fsync(spool->journal_fd);
 	close(j->fd);
 	free(j);
+}
+
+/* The journal size that calls for a checkpoint: early when a spare is ready. */
+static off_t
+rotate_at(const struct spool *spool)
+{
+	const struct journal *j = spool->current;
+
+	if (spool->spare != NULL && j->allocated > 0 && j->allocated < JOURNAL_SOFT_MAX)
+		return j->allocated;
+	return JOURNAL_SOFT_MAX;
 }
 
 /* ------------------------------------------------------------ syncer */
@@ -232,7 +284,7 @@ retry_kept(struct spool *spool)
 			log_notice(NULL,
 			           "event spool %s: published %lu events held back in the journal",
 			           spool->dir, published);
-			journal_retire(spool, j);
+			journal_retire(spool, j, true);
 		} else {
 			if (!j->keep_logged)
 				log_error(NULL,
@@ -247,23 +299,36 @@ retry_kept(struct spool *spool)
 	spool->n_kept = still;
 }
 
+/* The next journal, made ready off the message path; lock held. */
+static int
+prepare_spare_locked(struct spool *spool)
+{
+	pthread_mutex_unlock(&spool->lock);
+	struct journal *spare = journal_new(spool, JOURNAL_SIZE);
+	pthread_mutex_lock(&spool->lock);
+	if (spare == NULL) {
+		log_error(NULL, "event spool %s: cannot create a journal file: %s", spool->dir,
+		          strerror(errno));
+		return -1;
+	}
+	if (spool->spare == NULL) {
+		spool->spare = spare;
+	} else { /* made meanwhile by a checkpoint the caller asked for */
+		pthread_mutex_unlock(&spool->lock);
+		journal_retire(spool, spare, true);
+		pthread_mutex_lock(&spool->lock);
+	}
+	return 0;
+}
+
 /* Called with the lock held; returns with it held. */
 static void
 checkpoint_locked(struct spool *spool)
 {
 	struct journal *old;
 
-	if (spool->spare == NULL) {
-		pthread_mutex_unlock(&spool->lock);
-		struct journal *spare = journal_new(spool);
-		pthread_mutex_lock(&spool->lock);
-		if (spare == NULL) {
-			log_error(NULL, "event spool %s: cannot create a journal file: %s",
-			          spool->dir, strerror(errno));
-			return;
-		}
-		spool->spare = spare;
-	}
+	if (spool->spare == NULL && prepare_spare_locked(spool) < 0)
+		return;
 	if (spool->current->size == 0) {
 		if (spool->n_kept > 0) {
 			pthread_mutex_unlock(&spool->lock);
@@ -285,7 +350,7 @@ checkpoint_locked(struct spool *spool)
 	if (old->keep) {
 		kept_add(spool, old); /* retried below, at every checkpoint */
 	} else if (syncfs(spool->new_fd) == 0) {
-		journal_retire(spool, old);
+		journal_retire(spool, old, true);
 	} else {
 		log_error(NULL,
 		          "event spool %s: checkpoint flush failed (%s); the journal stays for "
@@ -308,8 +373,10 @@ checkpointer_main(void *arg)
 	while (!spool->stop_checkpoints) {
 		unsigned interval = spool->checkpoint_ms;
 
+		if (spool->spare == NULL)
+			prepare_spare_locked(spool);
 		deadline_after_ms(&deadline, interval);
-		while (!spool->stop_checkpoints && spool->current->size < JOURNAL_SOFT_MAX &&
+		while (!spool->stop_checkpoints && spool->current->size < rotate_at(spool) &&
 		       interval == spool->checkpoint_ms &&
 		       pthread_cond_timedwait(&spool->drained, &spool->lock, &deadline) == 0)
 			;
@@ -358,8 +425,8 @@ start_journal(struct spool *spool, struct buf *err)
 		log_notice(NULL, "event spool %s: recovered %lu events from the journal",
 		           spool->dir, recovered);
 	spool->next_number = (uint64_t)highest + 1;
-	if ((spool->current = journal_new(spool)) == NULL ||
-	    (spool->spare = journal_new(spool)) == NULL) {
+	/* The spare is the checkpointer's first task. */
+	if ((spool->current = journal_new(spool, JOURNAL_FIRST_SIZE)) == NULL) {
 		buf_printf(err, "cannot create a journal in %s/journal: %s", spool->dir,
 		           strerror(errno));
 		return -1;
@@ -447,14 +514,16 @@ spool_close(struct spool *spool)
 	/* After the final checkpoint the current journal is empty unless that failed. */
 	if (spool->current != NULL) {
 		if (spool->current->size == 0 || syncfs(spool->new_fd) == 0) {
-			journal_retire(spool, spool->current);
+			journal_retire(spool, spool->current, false);
 		} else {
 			close(spool->current->fd);
 			free(spool->current);
 		}
 	}
 	if (spool->spare != NULL)
-		journal_retire(spool, spool->spare);
+		journal_retire(spool, spool->spare, false);
+	if (spool->reusable != NULL)
+		journal_retire(spool, spool->reusable, false);
 	/* Journals still owing publications stay on disk: the next start recovers them. */
 	for (size_t i = 0; i < spool->n_kept; i++) {
 		close(spool->kept[i]->fd);
@@ -581,7 +650,7 @@ journal_event(struct spool *spool, struct spool_entry *e, const char *data, size
 
 	pthread_mutex_lock(&spool->lock);
 	j = spool->current;
-	rc = journal_append_event(j->fd, j->size, e->name, data, len, &j->size);
+	rc = journal_append_event(j->fd, j->number, j->size, e->name, data, len, &j->size);
 	if (rc == 0) {
 		e->seq = ++spool->appended;
 		e->journal = j;
@@ -589,7 +658,7 @@ journal_event(struct spool *spool, struct spool_entry *e, const char *data, size
 		e->next = spool->unsettled;
 		spool->unsettled = e;
 		pthread_cond_signal(&spool->work);
-		if (j->size >= JOURNAL_SOFT_MAX)
+		if (j->size >= rotate_at(spool))
 			pthread_cond_broadcast(&spool->drained);
 	}
 	pthread_mutex_unlock(&spool->lock);
@@ -639,7 +708,7 @@ finish_entry(struct spool *spool, struct spool_entry *e, bool published)
 		pthread_cond_wait(&spool->settled, &spool->lock);
 	if (!published) {
 		struct journal *j = spool->current;
-		if (journal_append_void(j->fd, j->size, e->name, &j->size) < 0)
+		if (journal_append_void(j->fd, j->number, j->size, e->name, &j->size) < 0)
 			log_warning(NULL, "event spool %s: cannot record the withdrawal of %s: %s",
 			            spool->dir, e->name, strerror(errno));
 	}

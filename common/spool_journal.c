@@ -34,76 +34,96 @@ journal_write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* After a short writev: write what is left of iov past the first done bytes. */
-static int
-write_rest(int fd, const struct iovec *iov, int count, size_t done)
+/* FNV-1a, 64 bits: enough to tell a record from a torn or stale one. */
+static uint64_t
+checksum_add(uint64_t h, const void *data, size_t len)
 {
-	for (int i = 0; i < count; i++) {
-		const char *base = iov[i].iov_base;
-		size_t len = iov[i].iov_len;
+	const unsigned char *p = data;
 
-		if (done >= len) {
-			done -= len;
-			continue;
-		}
-		if (journal_write_all(fd, base + done, len - done) < 0)
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define CHECKSUM_INIT 0xcbf29ce484222325ULL
+
+/* pwrite() all of iov at offset (short writes and EINTR continued); -1 with errno. */
+static int
+pwrite_all(int fd, struct iovec *iov, int count, off_t offset)
+{
+	while (count > 0) {
+		ssize_t n = pwritev(fd, iov, count, offset);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
 			return -1;
-		done = 0;
+		}
+		offset += n;
+		while (count > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			count--;
+		}
+		if (count > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
 	}
 	return 0;
 }
 
-/* A failed append must not leave half a record for later ones to follow. */
+/*
+ * One record: HEAD (without its checksum), the checksum of HEAD and data,
+ * then data and its newline for events.  A failed write leaves garbage
+ * past end that the next record overwrites, and that recovery would
+ * refuse anyway (its checksum cannot match).
+ */
 static int
-cut_back(int fd, off_t end)
+put_record(int fd, off_t end, const char *head, size_t head_len, const char *data, size_t len,
+           off_t *new_end)
 {
-	int saved = errno;
+	char sum[24];
+	uint64_t h = checksum_add(checksum_add(CHECKSUM_INIT, head, head_len), data, len);
+	int n = snprintf(sum, sizeof(sum), " %016" PRIx64 "\n", h);
+	struct iovec iov[4] = { { (void *)head, head_len },
+		                { sum, (size_t)n },
+		                { (void *)data, len },
+		                { (void *)"\n", data != NULL ? 1 : 0 } };
+	size_t total = head_len + (size_t)n + len + iov[3].iov_len;
 
-	if (ftruncate(fd, end) == 0)
-		lseek(fd, end, SEEK_SET);
-	errno = saved;
-	return -1;
-}
-
-int
-journal_append_event(int fd, off_t end, const char *name, const char *data, size_t len,
-                     off_t *new_end)
-{
-	char head[128];
-	int n = snprintf(head, sizeof(head), "E %s %zu\n", name, len);
-
-	if (n < 0 || (size_t)n >= sizeof(head)) {
-		errno = ENAMETOOLONG;
+	if (pwrite_all(fd, iov, data != NULL ? 4 : 2, end) < 0)
 		return -1;
-	}
-	/* One system call for the record (the common case); the rest if it was short. */
-	struct iovec iov[3] = { { head, (size_t)n }, { (void *)data, len }, { (void *)"\n", 1 } };
-	size_t total = (size_t)n + len + 1;
-	ssize_t done = writev(fd, iov, 3);
-	if (done < 0 && errno != EINTR)
-		return cut_back(fd, end);
-	if (done < 0)
-		done = 0;
-	if ((size_t)done < total && write_rest(fd, iov, 3, (size_t)done) < 0)
-		return cut_back(fd, end);
 	*new_end = end + (off_t)total;
 	return 0;
 }
 
 int
-journal_append_void(int fd, off_t end, const char *name, off_t *new_end)
+journal_append_event(int fd, uint64_t number, off_t end, const char *name, const char *data,
+                     size_t len, off_t *new_end)
 {
-	char rec[128];
-	int n = snprintf(rec, sizeof(rec), "V %s\n", name);
+	char head[160];
+	int n = snprintf(head, sizeof(head), "E %s %zu %" PRIu64, name, len, number);
 
-	if (n < 0 || (size_t)n >= sizeof(rec)) {
+	if (n < 0 || (size_t)n >= sizeof(head)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (journal_write_all(fd, rec, (size_t)n) < 0)
-		return cut_back(fd, end);
-	*new_end = end + n;
-	return 0;
+	return put_record(fd, end, head, (size_t)n, data, len, new_end);
+}
+
+int
+journal_append_void(int fd, uint64_t number, off_t end, const char *name, off_t *new_end)
+{
+	char head[160];
+	int n = snprintf(head, sizeof(head), "V %s %" PRIu64, name, number);
+
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return put_record(fd, end, head, (size_t)n, NULL, 0, new_end);
 }
 
 void
@@ -119,8 +139,7 @@ journal_create(int journal_dir_fd, uint64_t number)
 	int fd;
 
 	journal_file_name(number, name, sizeof(name));
-	fd =
-	    openat(journal_dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+	fd = openat(journal_dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -1;
 	if (fsync(journal_dir_fd) < 0) {
@@ -130,6 +149,36 @@ journal_create(int journal_dir_fd, uint64_t number)
 		return -1;
 	}
 	return fd;
+}
+
+int
+journal_extend(int fd, off_t from, off_t to)
+{
+	static const char zeros[65536];
+
+	while (from < to) {
+		size_t n =
+		    (size_t)(to - from) < sizeof(zeros) ? (size_t)(to - from) : sizeof(zeros);
+		ssize_t done = pwrite(fd, zeros, n, from);
+		if (done < 0 && errno == EINTR)
+			continue;
+		if (done < 0)
+			return -1;
+		from += done;
+	}
+	return fdatasync(fd);
+}
+
+int
+journal_rename(int journal_dir_fd, uint64_t from, uint64_t to)
+{
+	char old_name[32], new_name[32];
+
+	journal_file_name(from, old_name, sizeof(old_name));
+	journal_file_name(to, new_name, sizeof(new_name));
+	if (renameat(journal_dir_fd, old_name, journal_dir_fd, new_name) < 0)
+		return -1;
+	return fsync(journal_dir_fd);
 }
 
 /* ------------------------------------------------------------ recovery */
@@ -171,46 +220,61 @@ read_file_at(int dir_fd, const char *name, size_t *len)
 	return b.data;
 }
 
-/* One record at p (end at lim) into rec; its length, or 0 at a torn or bad record. */
+/*
+ * One record of journal number at p (end at lim) into rec; its length, or
+ * 0 at a torn, damaged or stale (an earlier use of a recycled file) record.
+ */
 static size_t
-parse_record(const char *p, const char *lim, struct record *rec)
+parse_record(const char *p, const char *lim, uint64_t number, struct record *rec)
 {
 	const char *nl = memchr(p, '\n', (size_t)(lim - p));
-	char kind, name[128];
-	size_t len = 0;
-	char line[200];
+	char kind, name[128], line[200];
+	size_t len = 0, head_len;
+	uint64_t owner = 0, sum = 0;
+	const char *last_space;
 	int fields;
 
 	if (nl == NULL || (size_t)(nl - p) >= sizeof(line))
 		return 0;
 	memcpy(line, p, (size_t)(nl - p));
 	line[nl - p] = '\0';
-	memset(rec, 0, sizeof(*rec));
-	fields = sscanf(line, "%c %127s %zu", &kind, name, &len);
-	if (fields < 2 || (kind == 'E' && fields < 3))
+	if ((last_space = strrchr(line, ' ')) == NULL)
 		return 0;
-	if (strchr(name, '/') != NULL || name[0] == '.')
+	head_len = (size_t)(last_space - line);
+	memset(rec, 0, sizeof(*rec));
+	if (line[0] == 'E')
+		fields = sscanf(line, "%c %127s %zu %" SCNu64 " %" SCNx64, &kind, name, &len,
+		                &owner, &sum);
+	else
+		fields =
+		    sscanf(line, "%c %127s %" SCNu64 " %" SCNx64, &kind, name, &owner, &sum) + 1;
+	if (fields != 5 || owner != number || strchr(name, '/') != NULL || name[0] == '.')
+		return 0;
+	if (kind == 'E' && ((size_t)(lim - (nl + 1)) < len + 1 || nl[1 + len] != '\n'))
+		return 0;
+	if (kind != 'E' && kind != 'V')
+		return 0;
+	if (checksum_add(checksum_add(CHECKSUM_INIT, line, head_len), kind == 'E' ? nl + 1 : NULL,
+	                 kind == 'E' ? len : 0) != sum)
 		return 0;
 	memcpy(rec->name, name, sizeof(name));
 	if (kind == 'V') {
 		rec->withdrawn = true;
 		return (size_t)(nl + 1 - p);
 	}
-	if (kind != 'E' || (size_t)(lim - (nl + 1)) < len + 1 || nl[1 + len] != '\n')
-		return 0;
 	rec->data = nl + 1;
 	rec->len = len;
 	return (size_t)(nl + 1 - p) + len + 1;
 }
 
 static void
-parse_journal(struct recovery *r, const char *data, size_t len, size_t file)
+parse_journal(struct recovery *r, const char *data, size_t len, size_t file, uint64_t number)
 {
 	const char *p = data, *lim = data + len;
 	struct record rec;
 	size_t used;
 
-	while (p < lim && (used = parse_record(p, lim, &rec)) > 0) {
+	while (p < lim && (used = parse_record(p, lim, number, &rec)) > 0) {
 		rec.file = file;
 		r->records = xgrow(r->records, r->count, sizeof(*r->records));
 		r->records[r->count++] = rec;
@@ -307,7 +371,7 @@ load_journals(int journal_dir_fd, struct recovery *r, char ***files, size_t *n_f
 		}
 		r->contents = xgrow(r->contents, r->n_contents, sizeof(*r->contents));
 		r->contents[r->n_contents++] = data;
-		parse_journal(r, data, len, i);
+		parse_journal(r, data, len, i, strtoull((*files)[i], NULL, 10));
 	}
 	return 0;
 }

@@ -28,6 +28,7 @@
 
 #include "common/buf.h"
 #include "common/spool.h"
+#include "common/spool_journal.h"
 #include "tests/unit/unit.h"
 
 static const char *const durability_names[] = {
@@ -131,6 +132,38 @@ count_entries(const char *dir, const char *sub)
 		n += is_entry(d);
 	closedir(dp);
 	return n;
+}
+
+/* The path of the lowest-numbered journal file (the one in use), into out. */
+static void
+first_journal(const char *dir, char *out, size_t outlen)
+{
+	char jdir[256], lowest[256] = "";
+	struct dirent *d;
+	DIR *dp;
+
+	path_of(jdir, sizeof(jdir), dir, "journal");
+	assert_non_null(dp = opendir(jdir));
+	while ((d = readdir(dp)) != NULL)
+		if (is_entry(d) && (lowest[0] == '\0' || strcmp(d->d_name, lowest) < 0))
+			snprintf(lowest, sizeof(lowest), "%s", d->d_name);
+	closedir(dp);
+	assert_true(lowest[0] != '\0');
+	path_of(out, outlen, jdir, lowest);
+}
+
+/* Delete every file in path (a consumer that took them all). */
+static void
+remove_all_in(const char *path)
+{
+	struct dirent *d;
+	DIR *dp;
+
+	assert_non_null(dp = opendir(path));
+	while ((d = readdir(dp)) != NULL)
+		if (is_entry(d))
+			assert_int_equal(unlinkat(dirfd(dp), d->d_name, 0), 0);
+	closedir(dp);
 }
 
 static int
@@ -1086,10 +1119,11 @@ spool_checkpoint_drops_the_journal_and_abandon_withdraws(void **state)
 {
 	struct fixture *fx = *state;
 	struct spool *spool = open_or_fail(fx->spool, SPOOL_DURABILITY_FSYNC);
-	char name[SPOOL_NAME_MAX], jdir[256];
+	char name[SPOOL_NAME_MAX], journal[512];
 	struct spool_entry *kept, *dropped;
 	struct stat st;
 
+	first_journal(fx->spool, journal, sizeof(journal));
 	kept = spool_begin(spool, "{\"kept\":1}\n", 11);
 	dropped = spool_begin(spool, "{\"dropped\":1}\n", 14);
 	assert_non_null(kept);
@@ -1103,20 +1137,47 @@ spool_checkpoint_drops_the_journal_and_abandon_withdraws(void **state)
 	assert_int_equal(count_entries(fx->spool, "tmp"), 0);
 
 	spool_checkpoint(spool);
-	/* The journal that held both is gone; what remains (current, spare) is empty. */
-	path_of(jdir, sizeof(jdir), fx->spool, "journal");
-	DIR *dp = opendir(jdir);
-	struct dirent *d;
-	assert_non_null(dp);
-	while ((d = readdir(dp)) != NULL) {
-		char file[512];
-		if (!is_entry(d))
-			continue;
-		snprintf(file, sizeof(file), "%s/%s", jdir, d->d_name);
-		assert_int_equal(stat(file, &st), 0);
-		assert_int_equal(st.st_size, 0);
+	/* The journal that held both no longer exists under its number. */
+	assert_int_equal(stat(journal, &st), -1);
+	spool_close(spool);
+}
+
+/*
+ * A journal file is reused under a new number after a checkpoint, its old
+ * records still in it: after a crash they must not come back, even when a
+ * consumer has taken and deleted the events they held.
+ */
+static void
+spool_reused_journal_does_not_republish_old_events(void **state)
+{
+	struct fixture *fx = *state;
+	char name[SPOOL_NAME_MAX], path[512];
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct buf err = BUF_INIT;
+		struct spool *spool = spool_open(fx->spool, SPOOL_DURABILITY_FSYNC, &err);
+		if (spool == NULL)
+			_exit(2);
+		for (int i = 0; i < 20; i++)
+			if (spool_write(spool, "{\"old\":1}\n", 10, name) != 0)
+				_exit(3);
+		spool_checkpoint(spool); /* the journal is kept for reuse */
+		spool_checkpoint(spool);
+		_exit(0); /* no close: what a crash leaves */
 	}
-	closedir(dp);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(count_entries(fx->spool, "new"), 20);
+	assert_true(count_entries(fx->spool, "journal") >= 2);
+	/* A consumer takes every event and deletes it. */
+	path_of(path, sizeof(path), fx->spool, "new");
+	remove_all_in(path);
+
+	struct spool *spool = open_or_fail(fx->spool, SPOOL_DURABILITY_FSYNC);
+	assert_int_equal(count_entries(fx->spool, "new"), 0);
 	spool_close(spool);
 }
 
@@ -1127,15 +1188,26 @@ spool_recovery_ignores_a_torn_tail(void **state)
 	struct fixture *fx = *state;
 	struct spool *spool = open_or_fail(fx->spool, SPOOL_DURABILITY_FSYNC);
 	char path[512];
-	FILE *f;
 
 	spool_close(spool);
-	snprintf(path, sizeof(path), "%s/journal/0000000000000100", fx->spool);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("E 1.000001.P1_0000000001.json 8\n{\"a\":1}\n\n", f);
-	fputs("E 1.000002.P1_0000000002.json 500\n{\"torn", f);
-	fclose(f);
+	snprintf(path, sizeof(path), "%s/journal", fx->spool);
+	int dir_fd = open(path, O_RDONLY | O_DIRECTORY);
+	int fd = journal_create(dir_fd, 100);
+	off_t end = 0;
+	assert_true(fd >= 0);
+	assert_int_equal(journal_extend(fd, 0, 4096), 0);
+	assert_int_equal(journal_append_event(fd, 100, end, "1.000001.P1_0000000001.json",
+	                                      "{\"a\":1}\n", 8, &end),
+	                 0);
+	/* A record of another journal number (stale), then a torn one. */
+	off_t stale_end = end;
+	assert_int_equal(journal_append_event(fd, 99, stale_end, "1.000002.P1_0000000002.json",
+	                                      "{\"b\":1}\n", 8, &stale_end),
+	                 0);
+	assert_int_equal(
+	    pwrite(fd, "E 1.000003.P1_0000000003.json 500 100 0\n{\"torn", 44, stale_end), 44);
+	close(fd);
+	close(dir_fd);
 	spool = open_or_fail(fx->spool, SPOOL_DURABILITY_FSYNC);
 	path_of(path, sizeof(path), fx->spool, "new");
 	assert_file_holds(path, "1.000001.P1_0000000001.json", "{\"a\":1}\n", 8);
@@ -1167,6 +1239,8 @@ main(void)
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    spool_checkpoint_drops_the_journal_and_abandon_withdraws, setup, teardown),
+		cmocka_unit_test_setup_teardown(spool_reused_journal_does_not_republish_old_events,
+		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(spool_recovery_ignores_a_torn_tail, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(spool_fsync_event_survives_an_unpublishable_new_dir,
