@@ -39,6 +39,13 @@ note_qid(SMFICTX *ctx, struct msg *msg)
 	msg_set_qid(msg, smfi_getsymval(ctx, "i"));
 }
 
+/* "Continue", said or not as negotiated for the step. */
+static sfsistat
+step_done(const struct conn *conn, unsigned long no_reply_step)
+{
+	return (conn->no_reply & no_reply_step) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 static sfsistat
 mw_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 {
@@ -51,14 +58,14 @@ mw_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 	conn_set_client(conn, hostname, addr, smfi_getsymval(ctx, "{daemon_name}"));
 	log_debug(NULL, "connect from %s[%s] daemon=%s", conn->client_name, conn->client_ip,
 	          conn->daemon_name ? conn->daemon_name : "-");
-	return SMFIS_CONTINUE;
+	return step_done(conn, SMFIP_NR_CONN);
 }
 
 static sfsistat
 mw_helo(SMFICTX *ctx, char *helo)
 {
 	conn_set_helo(conn_of(ctx), helo);
-	return SMFIS_CONTINUE;
+	return step_done(conn_of(ctx), SMFIP_NR_HELO);
 }
 
 static void
@@ -126,10 +133,11 @@ mw_header(SMFICTX *ctx, char *name, char *value)
 
 	if (msg->feedback_rcpts > 0) {
 		feedback_keep_header(msg, name, value);
-		return SMFIS_CONTINUE;
+		return step_done(conn, SMFIP_NR_HDR);
 	}
 	if (msg->direction == DIRECTION_OUTBOUND && control_header(msg, name, value))
-		return SMFIS_CONTINUE; /* internal: removed at the end, never signed */
+		return step_done(conn,
+		                 SMFIP_NR_HDR); /* internal: removed at the end, never signed */
 	/* Without SMFIP_HDR_LEADSPC the MTA dropped one space after the colon. */
 	if (!conn->leadspc)
 		value = spaced = xasprintf(" %s", value);
@@ -137,7 +145,7 @@ mw_header(SMFICTX *ctx, char *name, char *value)
 	if (msg->inbound != NULL)
 		inbound_header(msg->inbound, name, value);
 	free(spaced);
-	return SMFIS_CONTINUE;
+	return step_done(conn, SMFIP_NR_HDR);
 }
 
 static sfsistat
@@ -229,15 +237,18 @@ mw_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsigned 
 	smfi_setpriv(ctx, conn);
 	*want_actions = actions & MAILWARD_ACTIONS;
 	/*
-	 * No SMFIP_NR_* (no-reply) steps: over TCP they leave libmilter's
-	 * several small writes at end of message waiting on delayed ACKs
-	 * (40 ms a message, measured); the round trips they save cost less.
-	 * The DATA step stays too, though mailward has no callback for it:
-	 * without it Postfix still sends that step's macros, unanswered, and
-	 * its next write waits 40 ms on a delayed ACK (measured through
-	 * Postfix: p50 47.6 ms with SMFIP_NODATA, 4.4 ms without).
+	 * On a unix-domain socket, no answer to connect, HELO and each header
+	 * (mailward never refuses there): a round trip per header saved, 0.2
+	 * ms of CPU per message at 10 headers.  Over TCP the MTA's unanswered
+	 * writes would wait on our delayed ACKs (Nagle on its side), 40 ms a
+	 * message, measured through Postfix with SMFIP_NODATA: p50 47.6 ms
+	 * against 4.4 ms.  For the same reason the DATA step stays, though
+	 * mailward has no callback for it.
 	 */
-	*want_steps = steps & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NOUNKNOWN);
+	unsigned long no_reply =
+	    services->local_socket ? (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR) : 0;
+	*want_steps = steps & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NOUNKNOWN | no_reply);
+	conn->no_reply = *want_steps & no_reply;
 	*want_unused0 = 0;
 	*want_unused1 = 0;
 	return SMFIS_CONTINUE;

@@ -71,8 +71,9 @@ struct msg {
 };
 
 struct conn {
-	bool leadspc;  /* the MTA passes header values with their leading space */
-	bool can_skip; /* the MTA understands SMFIS_SKIP (stop sending the body) */
+	bool leadspc;           /* the MTA passes header values with their leading space */
+	bool can_skip;          /* the MTA understands SMFIS_SKIP (stop sending the body) */
+	unsigned long no_reply; /* SMFIP_NR_* steps: the MTA waits for no answer */
 	struct sockaddr_storage client;
 	bool client_known;
 	char client_ip[64]; /* printable, "" when unknown */

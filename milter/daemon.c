@@ -228,6 +228,12 @@ daemon_drop_privileges(const struct run_as *who, struct buf *err)
  * listening socket, so find it (the one listening TCP socket this process
  * has) and turn Nagle off there; accepted connections inherit it.
  */
+bool
+daemon_socket_is_local(const char *spec)
+{
+	return strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0 || spec[0] == '/';
+}
+
 void
 daemon_socket_nodelay(void)
 {

@@ -35,6 +35,8 @@ int daemon_prepare_dir(const char *path, const struct run_as *who, struct buf *e
 int daemon_prepare_parent_dir(const char *file, const struct run_as *who, struct buf *err);
 /* Turn Nagle's algorithm off on libmilter's TCP listening socket. */
 void daemon_socket_nodelay(void);
+/* Does the socket spec name a unix-domain socket (unix:, local: or a path)? */
+bool daemon_socket_is_local(const char *spec);
 int daemon_drop_privileges(const struct run_as *who, struct buf *err);
 
 #endif

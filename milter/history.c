@@ -139,6 +139,7 @@ history_start(struct store *store)
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->work, NULL);
 	pthread_create(&h->writer, NULL, writer_main, h);
+	pthread_setname_np(h->writer, "dmarc-history");
 	return h;
 }
 

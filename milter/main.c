@@ -326,6 +326,7 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	st->svc.store = store_open(policy->store_path, &err);
 	fatal_if(st->svc.store == NULL, EX_CANTCREAT, "store.path", &err);
 	st->svc.history = history_start(st->svc.store);
+	st->svc.local_socket = daemon_socket_is_local(st->socket_spec);
 	if (*policy->unsubscribe_url != '\0') {
 		st->endpoint = endpoint_start(policy->unsubscribe_listen, &st->svc, &err);
 		fatal_if(st->endpoint == NULL && err.len > 0, EX_CONFIG, "unsubscribe endpoint",

@@ -19,6 +19,7 @@ struct services {
 	struct store *store;
 	struct dns_resolver *resolver; /* the dns section; NULL when inbound.mode is off */
 	struct history *history;       /* DMARC history writer (milter/history.h) */
+	bool local_socket;             /* the milter listens on a unix-domain socket */
 };
 
 #endif

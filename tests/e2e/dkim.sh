@@ -79,7 +79,7 @@ refused_by_all() {
 }
 verdicts() { cat "$1.dkimpy" "$1.maildkim" "$1.opendkim" 2>/dev/null | sed 's/^/# /'; }
 
-plan 58
+plan 63
 
 # ------------------------------------------------------ part one: corpus
 corpus=$work/corpus
@@ -407,6 +407,35 @@ check "mail from a domain without a key is delivered unsigned (signing.unsigned 
 file=$(sink_message_files | tail -1)
 check "... with no DKIM-Signature" bash -c "! grep -q '^DKIM-Signature:' '$file'"
 check "... and the log says why" grep -q "dkim=none (no key for From domain example.org)" "$state/log"
+
+# On a unix-domain socket mailward asks Postfix for no answer to connect,
+# HELO and each header (SMFIP_NR_*, a round trip per header saved): the
+# headers then arrive without waiting, and the signatures must still cover
+# every one of them.
+kill "$mw_pid" && wait "$mw_pid" 2>/dev/null
+mkdir -p "$state/run" && chmod 755 "$state" "$state/run"
+sed 's|socket = "inet:[^"]*"; user = "mailward";|socket = "unix:'"$state"'/run/mw.sock"; user = "mailward"; socket_mode = "0666";|' \
+	"$state/mailward.conf" >"$state/unix.conf"
+"$mw" -f -c "$state/unix.conf" 2>>"$state/log" &
+mw_pid=$!
+check "mailward listens on a unix socket" wait_until 10 test -S "$state/run/mw.sock"
+pf_conf "smtpd_milters = unix:$state/run/mw.sock"
+SEND_SUBJECT="signed over a unix socket"
+send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
+	--add-header "X-Mailward-Tags: campaign=unix" --add-header "Reply-To: help@example.com" >/dev/null
+check "a message signed over a unix socket (no answers to headers) is delivered" \
+	sink_wait_count 7 30
+file=$(sink_message_files | tail -1)
+sink_message "$file" | sed 's/$/\r/' >"$work/unix.eml"
+if verify_all "$work/unix.eml"; then
+	pass "... both signatures verify with the three verifiers"
+else
+	fail "... both signatures verify with the three verifiers" "$(verdicts "$work/unix.eml")"
+fi
+check "... Reply-To, after the control header, is signed" \
+	bash -c "tr -d '\r\n\t ' <'$work/unix.eml' | grep -o 'h=[^;]*' | head -1 | grep -qi 'reply-to'"
+check "... and the control header was read (its tag is in the Send event), then removed" \
+	test "$(latest_event | json "d['mail']['tags'].get('campaign')"):$(grep -c '^X-Mailward-Tags' "$work/unix.eml")" = "['unix']:0"
 
 if ! done_testing; then
 	sed 's/^/# /' "$state/log" | tail -30
