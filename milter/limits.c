@@ -128,14 +128,15 @@ owners_of(const struct msg *msg, struct limit_owner out[2])
 	return n;
 }
 
-/* The tempfail of one limit: counted, logged with the queue ID, replied. */
+/* The tempfail of one limit: counted, logged with the queue ID (and the RCPT), replied. */
 static sfsistat
-refuse(SMFICTX *ctx, struct limits *limits, const struct msg *msg, const struct limit_owner *owner,
-       const char *limit, long value, char *code, char *status, char *text)
+refuse(SMFICTX *ctx, struct limits *limits, const struct msg *msg, const char *rcpt,
+       const struct limit_owner *owner, const char *limit, long value, char *code, char *status,
+       char *text)
 {
 	count_refusal(limits, owner);
-	log_notice(msg->qid, "limit reached: %s %s %s=%ld; tempfail %s %s", owner->kind,
-	           owner->name, limit, value, code, status);
+	log_notice(msg->qid, "limit reached: %s %s %s=%ld%s%s; tempfail %s %s", owner->kind,
+	           owner->name, limit, value, rcpt ? " rcpt=" : "", rcpt ? rcpt : "", code, status);
 	smfi_setreply(ctx, code, status, text);
 	return SMFIS_TEMPFAIL;
 }
@@ -147,7 +148,6 @@ limits_rcpt(SMFICTX *ctx, struct limits *limits, const struct msg *msg, const ch
 	size_t n = owners_of(msg, owners);
 	char text[400];
 
-	(void)rcpt;
 	for (size_t i = 0; i < n; i++) {
 		const struct limit_owner *o = &owners[i];
 		if (o->max_recipients == 0 || msg->rcpt_count < (size_t)o->max_recipients)
@@ -156,7 +156,7 @@ limits_rcpt(SMFICTX *ctx, struct limits *limits, const struct msg *msg, const ch
 		         "mailward: too many recipients: %s %s takes %ld per message; send the "
 		         "others in another message",
 		         o->kind, o->name, o->max_recipients);
-		return refuse(ctx, limits, msg, o, "max_recipients", o->max_recipients, "452",
+		return refuse(ctx, limits, msg, rcpt, o, "max_recipients", o->max_recipients, "452",
 		              "4.5.3", text);
 	}
 	return SMFIS_CONTINUE;
@@ -211,7 +211,7 @@ limits_eoh(SMFICTX *ctx, struct limits *limits, const struct msg *msg)
 			snprintf(text, sizeof(text),
 			         "mailward: too many recipients: %s %s takes %ld per message",
 			         owners[i].kind, owners[i].name, owners[i].max_recipients);
-			return refuse(ctx, limits, msg, &owners[i], "max_recipients",
+			return refuse(ctx, limits, msg, NULL, &owners[i], "max_recipients",
 			              owners[i].max_recipients, "452", "4.5.3", text);
 		}
 	pthread_mutex_lock(&limits->lock);
@@ -232,7 +232,7 @@ limits_eoh(SMFICTX *ctx, struct limits *limits, const struct msg *msg)
 		    "mailward: %s %s has sent its %ld messages of the last 24 hours; try again "
 		    "later",
 		    over->kind, over->name, over->max_per_day);
-	return refuse(ctx, limits, msg, over, limit,
+	return refuse(ctx, limits, msg, NULL, over, limit,
 	              strcmp(limit, "max_rate") == 0 ? over->max_rate : over->max_per_day, "451",
 	              "4.7.1", text);
 }

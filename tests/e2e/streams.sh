@@ -26,12 +26,12 @@ done
 work=$(mktemp -d /tmp/mw-streams.XXXXXX)
 mw_pid=
 cleanup() {
-	[ -n "$mw_pid" ] && kill -9 "$mw_pid" 2>/dev/null
+	[ -n "$mw_pid" ] && kill -9 "$mw_pid" 2>/dev/null && wait "$mw_pid" 2>/dev/null
 	[ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
-plan 26
+plan 29
 
 port=$((20000 + RANDOM % 12000))
 cat >"$work/mailward.conf" <<CONF
@@ -146,7 +146,14 @@ check "... other mail does: 550 5.1.1 at RCPT" \
 out=$(mc LIMIT001 offers@promo.example.com news@promo.example.com a@rcpt.test,b@rcpt.test,c@rcpt.test --refused-rcpt continue)
 check "the RCPT beyond the stream's max_recipients gets 452 4.5.3, the message goes on" \
 	test "$(grep -E '^(rcpt|verdict)' <<<"$out" | tr '\n' '|')" = "rcpt 452 4.5.3 mailward: too many recipients: stream promo takes 2 per message; send the others in another message|verdict accept|"
-check "... logged with the queue ID and the limit" logged 'LIMIT001: limit reached: stream promo max_recipients=2; tempfail 452 4.5.3'
+check "... logged with the queue ID and the limit" logged 'LIMIT001: limit reached: stream promo max_recipients=2 rcpt=<c@rcpt.test>; tempfail 452 4.5.3'
+out=$(mc LIMIT002 x@elsewhere.test a@example.com a@rcpt.test,b@rcpt.test,c@rcpt.test,d@rcpt.test --auth app-user --client 192.0.2.10 --refused-rcpt continue)
+check "an AUTH user's max_recipients (user_limits) holds too" \
+	test "$(grep -E '^(rcpt|verdict)' <<<"$out" | tr '\n' '|')" = "rcpt 452 4.5.3 mailward: too many recipients: user app-user takes 3 per message; send the others in another message|verdict accept|"
+check "... logged with the recipient" logged 'LIMIT002: limit reached: user app-user max_recipients=3 rcpt=<d@rcpt.test>; tempfail 452 4.5.3'
+out=$(HEADER='X-SES-CONFIGURATION-SET: promo' mc LIMIT003 x@elsewhere.test x@elsewhere.test a@rcpt.test,b@rcpt.test,c@rcpt.test)
+check "a stream the header chooses holds the whole message to its max_recipients (452 4.5.3)" \
+	grep -q '^eoh 452 4.5.3 mailward: too many recipients: stream promo takes 2 per message$' <<<"$out"
 answers=
 for i in 1 2 3 4; do
 	answers+=$(mc "LIMIT01$i" rate@example.net rate@example.net | grep -E '^(eoh|verdict)' | cut -c1-16)"|"
