@@ -18,8 +18,8 @@
  * A stream is chosen (milter/streams.c) by the control header, else by
  * the SMTP AUTH user (auth_users), else by the envelope sender (senders,
  * the address of MAIL FROM as the application gave it), else as the
- * default of the From header's domain (default_for).  Nothing here logs or
- * allocates; every function is safe on a NULL argument.
+ * default of the From header's domain (default_for).  The lookups neither
+ * log nor allocate, and take NULL for "not known".
  */
 #ifndef MW_STREAMS_H
 #define MW_STREAMS_H

@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 30
+plan 32
 
 port=$((20000 + RANDOM % 12000))
 cat >"$work/mailward.conf" <<CONF
@@ -141,6 +141,11 @@ check "a stream with suppression = \"stream\" does not apply the account's list"
 	grep -q '^verdict accept' <<<"$(mc SCOPE001 tx@example.com tx@example.com dave@rcpt.test)"
 check "... other mail does: 550 5.1.1 at RCPT" \
 	grep -q '^rcpt 550 5.1.1 mailward: dave@rcpt.test is on the suppression list' <<<"$(mc SCOPE002 x@example.com x@example.com dave@rcpt.test)"
+
+out=$(HEADER='X-SES-CONFIGURATION-SET: promo' mc SCOPE003 tx@example.com tx@example.com dave@rcpt.test,erin@rcpt.test)
+check "when the header then picks a stream with the account's scope, its list applies after the header" \
+	test "$(grep -E '^(delrcpt|verdict)' <<<"$out" | tr '\n' ' ')" = "delrcpt <dave@rcpt.test> verdict accept "
+check "... with the Bounce event's log line" logged 'SCOPE003: suppressed rcpt=<dave@rcpt.test> reason=BOUNCE'
 
 # ------------------------------------------------------------- limits
 out=$(mc LIMIT001 offers@promo.example.com news@promo.example.com a@rcpt.test,b@rcpt.test,c@rcpt.test --refused-rcpt continue)
