@@ -117,6 +117,12 @@ addr_spec(const char *address)
 }
 
 char *
+address_spec(const char *address)
+{
+	return addr_spec(address);
+}
+
+char *
 address_domain(const char *address)
 {
 	char *spec = addr_spec(address);

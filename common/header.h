@@ -24,6 +24,9 @@ struct addrlist {
 
 void addrlist_split(const char *value, struct addrlist *out);
 void addrlist_free(struct addrlist *list);
+/* The bare local@domain of one address ("Alice <a@example.com>" -> "a@example.com"); caller frees.
+ */
+char *address_spec(const char *address);
 /* Lower-cased domain of an address, or NULL; caller frees. */
 char *address_domain(const char *address);
 /* The same for the first address of a list (From may name several); NULL-safe. */

@@ -17,7 +17,9 @@
 #include "milter/control.h"
 #include "milter/feedback_in.h"
 #include "milter/inbound.h"
+#include "milter/limits.h"
 #include "milter/outbound.h"
+#include "milter/stream_select.h"
 #include "milter/suppress.h"
 #include "milter/verdict.h"
 
@@ -100,6 +102,8 @@ mw_envfrom(SMFICTX *ctx, char **argv)
 	if (auth != NULL && *auth != '\0')
 		msg->auth_user = xstrdup(auth);
 	classify(conn, msg);
+	if (msg->direction == DIRECTION_OUTBOUND)
+		stream_select_envelope(msg);
 	if (msg->direction == DIRECTION_INBOUND && services->resolver != NULL)
 		msg->inbound = inbound_begin(msg->policy);
 	return SMFIS_CONTINUE;
@@ -119,6 +123,8 @@ mw_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_CONTINUE;
 	}
 	verdict = suppress_rcpt(ctx, services, conn, msg, argv[0]);
+	if (verdict == SMFIS_CONTINUE && msg->direction == DIRECTION_OUTBOUND)
+		verdict = limits_rcpt(ctx, services->limits, msg, argv[0]);
 	if (verdict == SMFIS_CONTINUE)
 		msg_add_rcpt(msg, argv[0]);
 	return verdict;

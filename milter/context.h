@@ -60,8 +60,10 @@ struct msg {
 	size_t feedback_rcpts;             /* recipients that are feedback addresses */
 	struct buf *feedback_raw;          /* a feedback message as it arrives, or NULL */
 	bool feedback_truncated;
-	char *stream;        /* sending stream a control header chose, or NULL */
-	struct header *tags; /* message tags from control headers */
+	char *stream;          /* sending stream chosen so far (milter/stream_select.h), or NULL */
+	const char *stream_by; /* how: "header", "auth_user", "sender", "from_domain" (static) */
+	bool account_list_skipped; /* RCPT left out the account's suppression list */
+	struct header *tags;       /* message tags from control headers */
 	size_t tag_count;
 	struct edit *edits; /* changes to apply with the verdict (edits.c) */
 	size_t edit_count;

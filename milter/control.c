@@ -96,10 +96,13 @@ control_header(struct msg *msg, const char *name, const char *value)
 	value += strspn(value, " \t");
 	if (control_names[i].kind == CONTROL_TAGS) {
 		parse_tags(msg, value);
-	} else if (msg->stream == NULL) {
+	} else if (msg->stream_by == NULL || strcmp(msg->stream_by, "header") != 0) {
+		/* the first control header wins over everything the envelope chose */
 		size_t len = strlen(value);
 		trim(&value, &len);
+		free(msg->stream);
 		msg->stream = xstrndup(value, len);
+		msg->stream_by = "header";
 	}
 	return true;
 }

@@ -8,7 +8,8 @@
  *
  * and mailward understands the same, plus its own names
  * X-Mailward-Stream and X-Mailward-Tags.  The first picks the sending
- * stream (policy "streams"), the second adds tags to the message's events.
+ * stream (policy "streams"), over whatever the envelope chose
+ * (milter/stream_select.h); the second adds tags to the message's events.
  * Both are internal: they are removed before the message is signed and
  * leaves, and never appear in an event's headers.
  *

@@ -12,6 +12,7 @@
 #include "common/utf8.h"
 #include "common/xalloc.h"
 #include "milter/events.h"
+#include "policy/streams.h"
 
 /* A JSON string from outside text, repaired if it is not valid UTF-8. */
 static json_t *
@@ -108,6 +109,18 @@ tag(json_t *tags, const char *name, const char *value)
 		json_object_set_new(tags, name, json_pack("[o]", json_text(value)));
 }
 
+/* The stream's own tags ("name=value", checked by the loader) after the message's. */
+static void
+stream_tags(json_t *tags, const struct policy_stream *stream)
+{
+	for (size_t i = 0; stream != NULL && i < stream->tags.count; i++) {
+		const char *item = stream->tags.items[i], *eq = strchr(item, '=');
+		char *name = xstrndup(item, (size_t)(eq - item));
+		add_tag(tags, name, eq + 1);
+		free(name);
+	}
+}
+
 static json_t *
 mail_object(const struct conn *conn, const struct msg *msg)
 {
@@ -128,6 +141,7 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	tag(tags, "ses:configuration-set", msg->stream);
 	for (size_t i = 0; i < msg->tag_count; i++)
 		add_tag(tags, msg->tags[i].name, msg->tags[i].value);
+	stream_tags(tags, policy_stream_named(msg->policy, msg->stream));
 	mail = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "timestamp", stamp,
 	                 "source", json_text(msg->sender), "sourceIp", json_text(conn->client_ip),
 	                 "messageId", json_string(message_id), "destination",
@@ -230,4 +244,18 @@ event_send_json(const struct conn *conn, const struct msg *msg, size_t *len)
 		return NULL;
 	event = json_pack("{s:s, s:o, s:{}}", type_key, "Send", "mail", mail, "send");
 	return finish_document(event, len);
+}
+
+char *
+event_reject_json(const struct conn *conn, const struct msg *msg, const char *reason, size_t *len)
+{
+	const char *type_key =
+	    msg->policy->event_shape == EVENT_SHAPE_NOTIFICATION ? "notificationType" : "eventType";
+	json_t *mail = mail_object(conn, msg);
+
+	if (mail == NULL)
+		return NULL;
+	return finish_document(json_pack("{s:s, s:o, s:{s:o}}", type_key, "Reject", "mail", mail,
+	                                 "reject", "reason", json_text(reason)),
+	                       len);
 }

@@ -14,7 +14,8 @@
  * commonHeaders.messageId.  Bounces and complaints about the message carry
  * the same messageId, recovered from the bounce-address token.  tags carry
  * the auto-tags SES adds (ses:operation, ses:source-ip, ses:from-domain,
- * ses:caller-identity) and mailward:queue-id.  With events.shape = "notification" the type key is
+ * ses:caller-identity) and mailward:queue-id, then the message's tags and
+ * its stream's (policy streams.tags).  With events.shape = "notification" the type key is
  * "notificationType" instead of "eventType".
  */
 #ifndef MW_EVENTS_H
@@ -33,6 +34,12 @@ char *event_send_json(const struct conn *conn, const struct msg *msg, size_t *le
  */
 char *event_suppressed_json(const struct conn *conn, const struct msg *msg, const char *rcpt,
                             const char *diagnostic, size_t *len);
+/*
+ * The Reject event of a message mailward refused (SES: eventType Reject,
+ * reject.reason), e.g. a From address its sender may not use.
+ */
+char *event_reject_json(const struct conn *conn, const struct msg *msg, const char *reason,
+                        size_t *len);
 /*
  * The Subscription event of a one-click unsubscribe (SES's shape: the
  * stream as contactList, the topic opted out, or unsubscribeAll without

@@ -26,6 +26,7 @@
 #include "milter/daemon.h"
 #include "milter/endpoint.h"
 #include "milter/history.h"
+#include "milter/limits.h"
 #include "milter/resolver.h"
 #include "milter/services.h"
 #include "milter/signals.h"
@@ -327,6 +328,7 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	fatal_if(st->svc.store == NULL, EX_CANTCREAT, "store.path", &err);
 	st->svc.history = history_start(st->svc.store);
 	st->svc.local_socket = daemon_socket_is_local(st->socket_spec);
+	st->svc.limits = limits_new();
 	if (*policy->unsubscribe_url != '\0') {
 		st->endpoint = endpoint_start(policy->unsubscribe_listen, &st->svc, &err);
 		fatal_if(st->endpoint == NULL && err.len > 0, EX_CONFIG, "unsubscribe endpoint",
@@ -345,6 +347,7 @@ shutdown_daemon(struct daemon_state *st)
 	spool_close(st->svc.spool);
 	endpoint_stop(st->endpoint);
 	history_stop(st->svc.history);
+	limits_free(st->svc.limits);
 	store_close(st->svc.store);
 	dns_resolver_free(st->svc.resolver);
 	daemon_remove_pid_file(st->pid_path, st->pid_fd);

@@ -21,9 +21,12 @@
 #include "common/log.h"
 #include "milter/control.h"
 #include "milter/events.h"
+#include "milter/identity.h"
+#include "milter/limits.h"
 #include "milter/mailfrom.h"
 #include "milter/outbound.h"
 #include "milter/sign.h"
+#include "milter/stream_select.h"
 #include "milter/suppress.h"
 #include "milter/unsubscribe.h"
 #include "milter/verdict.h"
@@ -140,10 +143,15 @@ outbound_eoh(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 {
 	sfsistat verdict = SMFIS_CONTINUE;
 
+	stream_select_final(msg);
 	if (control_unknown_stream(msg) != NULL)
 		verdict = unknown_stream(ctx, msg);
 	if (verdict == SMFIS_CONTINUE)
+		verdict = identity_check(ctx, svc, conn, msg);
+	if (verdict == SMFIS_CONTINUE)
 		verdict = suppress_stream(ctx, svc, conn, msg);
+	if (verdict == SMFIS_CONTINUE)
+		verdict = limits_eoh(ctx, svc->limits, msg);
 	if (verdict == SMFIS_CONTINUE)
 		verdict = prepare_headers(ctx, msg);
 	if (verdict == SMFIS_CONTINUE)
@@ -177,12 +185,15 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	if (verdict == SMFIS_CONTINUE)
 		verdict = apply_edits(ctx, conn, msg);
 	if (verdict == SMFIS_CONTINUE) {
-		log_info(msg->qid,
-		         "outbound %s from=<%s> nrcpt=%zu dkim=%s mail_from=%s event=%s%s%s",
-		         msg->direction_reason, msg->sender, msg->rcpt_count, buf_str(&signed_by),
-		         mail_from.len ? buf_str(&mail_from) : "unchanged", event,
-		         msg->unsubscribe ? " unsubscribe=" : "",
-		         msg->unsubscribe ? msg->unsubscribe : "");
+		log_info(
+		    msg->qid,
+		    "outbound %s from=<%s> nrcpt=%zu%s%s%s%s dkim=%s mail_from=%s event=%s%s%s",
+		    msg->direction_reason, msg->sender, msg->rcpt_count,
+		    msg->stream ? " stream=" : "", msg->stream ? msg->stream : "",
+		    msg->stream ? " by=" : "", msg->stream ? msg->stream_by : "",
+		    buf_str(&signed_by), mail_from.len ? buf_str(&mail_from) : "unchanged", event,
+		    msg->unsubscribe ? " unsubscribe=" : "",
+		    msg->unsubscribe ? msg->unsubscribe : "");
 		verdict = SMFIS_ACCEPT;
 	}
 	buf_free(&signed_by);

@@ -13,6 +13,7 @@
 #include "common/store.h"
 
 struct history;
+struct limits;
 
 struct services {
 	struct spool *spool;
@@ -20,6 +21,7 @@ struct services {
 	struct dns_resolver *resolver; /* the dns section; NULL when inbound.mode is off */
 	struct history *history;       /* DMARC history writer (milter/history.h) */
 	bool local_socket;             /* the milter listens on a unix-domain socket */
+	struct limits *limits;         /* sending limits' counters (milter/limits.h) */
 };
 
 #endif

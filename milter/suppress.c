@@ -14,6 +14,7 @@
 #include "milter/events.h"
 #include "milter/suppress.h"
 #include "milter/verdict.h"
+#include "policy/streams.h"
 
 /*
  * The Bounce event of a suppressed recipient, durably, and its log line;
@@ -73,7 +74,8 @@ suppress_rcpt(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
 	sfsistat verdict = SMFIS_CONTINUE;
 	int found;
 
-	if (msg->direction != DIRECTION_OUTBOUND || !msg->policy->refuse_suppressed)
+	if (msg->direction != DIRECTION_OUTBOUND || !msg->policy->refuse_suppressed ||
+	    msg->account_list_skipped) /* the envelope's stream has suppression = "stream" */
 		return SMFIS_CONTINUE;
 	address = address_strip_brackets(rcpt);
 	found = suppression_get(svc->store, address, "", &entry, &err);
@@ -98,18 +100,21 @@ drop_rcpt(struct msg *msg, size_t i)
 	msg->rcpt_count--;
 }
 
-sfsistat
-suppress_stream(SMFICTX *ctx, const struct services *svc, const struct conn *conn, struct msg *msg)
+/*
+ * Drop the recipients on the list of scope ("" is the account's), each with
+ * its Bounce event; SMFIS_CONTINUE, or the verdict of a failure.
+ */
+static sfsistat
+drop_listed(SMFICTX *ctx, const struct services *svc, const struct conn *conn, struct msg *msg,
+            const char *scope, size_t *dropped)
 {
-	size_t i = 0, dropped = 0;
+	size_t i = 0;
 
-	if (msg->stream == NULL || !msg->policy->refuse_suppressed)
-		return SMFIS_CONTINUE;
 	while (i < msg->rcpt_count) {
 		struct suppression_entry entry;
 		struct buf err = BUF_INIT;
 		char *address = address_strip_brackets(msg->rcpts[i]);
-		int found = suppression_get(svc->store, address, msg->stream, &entry, &err);
+		int found = suppression_get(svc->store, address, scope, &entry, &err);
 		char text[400];
 		sfsistat verdict;
 
@@ -126,18 +131,45 @@ suppress_stream(SMFICTX *ctx, const struct services *svc, const struct conn *con
 			i++;
 			continue;
 		}
-		snprintf(text, sizeof(text), "%s is on the suppression list of stream %s (%s)",
-		         entry.address, msg->stream, suppression_reason_name(entry.reason));
+		if (*scope != '\0')
+			snprintf(text, sizeof(text),
+			         "%s is on the suppression list of stream %s (%s)", entry.address,
+			         scope, suppression_reason_name(entry.reason));
+		else
+			snprintf(text, sizeof(text), "%s is on the suppression list (%s)",
+			         entry.address, suppression_reason_name(entry.reason));
 		verdict = record_bounce(ctx, svc, conn, msg, &entry, text);
 		if (verdict != SMFIS_CONTINUE)
 			return verdict;
 		drop_rcpt(msg, i);
-		dropped++;
+		(*dropped)++;
 	}
+	return SMFIS_CONTINUE;
+}
+
+sfsistat
+suppress_stream(SMFICTX *ctx, const struct services *svc, const struct conn *conn, struct msg *msg)
+{
+	const struct policy_stream *stream = policy_stream_named(msg->policy, msg->stream);
+	size_t dropped = 0;
+	sfsistat verdict = SMFIS_CONTINUE;
+
+	if (!msg->policy->refuse_suppressed)
+		return SMFIS_CONTINUE;
+	if (stream != NULL)
+		verdict = drop_listed(ctx, svc, conn, msg, stream->name, &dropped);
+	/* RCPT left the account's list out for the envelope's stream; this one wants it. */
+	if (verdict == SMFIS_CONTINUE && msg->account_list_skipped &&
+	    (stream == NULL || stream->suppression == SUPPRESSION_SCOPE_ACCOUNT))
+		verdict = drop_listed(ctx, svc, conn, msg, "", &dropped);
+	if (verdict != SMFIS_CONTINUE)
+		return verdict;
 	if (dropped > 0 && msg->rcpt_count == 0) {
-		smfi_setreply(
-		    ctx, "550", "5.1.1",
-		    "mailward: every recipient is on the sending stream's suppression list");
+		smfi_setreply(ctx, "550", "5.1.1",
+		              stream != NULL
+		                  ? "mailward: every recipient is on the sending stream's "
+		                    "or the account's suppression list"
+		                  : "mailward: every recipient is on the suppression list");
 		return SMFIS_REJECT;
 	}
 	return SMFIS_CONTINUE;

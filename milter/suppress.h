@@ -23,6 +23,16 @@
  * At the end of the header, once the sending stream is known: recipients
  * on that stream's own list are dropped (smfi_delrcpt at end of message),
  * each with its Bounce event; the others go on.  All of them: 550 5.1.1.
+ *
+ * A stream's suppression scope: "account" (the default) applies the
+ * account's list and the stream's own; "stream" only the stream's own, as
+ * a configuration set's suppression settings override the account's in
+ * SES.  RCPT leaves the account's list out when the stream the envelope
+ * chose (AUTH user, envelope sender) has scope "stream"; if the header
+ * then picks a stream with scope "account", the account's list is applied
+ * here instead, dropping its recipients.  The reverse cannot be undone: a
+ * recipient refused at RCPT stays refused, so choose streams with scope
+ * "stream" by AUTH user or envelope sender.
  */
 sfsistat suppress_stream(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
                          struct msg *msg);

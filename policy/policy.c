@@ -17,6 +17,7 @@
 #include "policy/load.h"
 #include "policy/policy.h"
 #include "policy/settings.h"
+#include "policy/streams.h"
 
 static pthread_mutex_t installed_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct policy *installed;
@@ -90,6 +91,7 @@ policy_cross_check(const struct policy *policy, struct buf *errors)
 				           policy->path, policy->webhooks[i].name);
 				problems++;
 			}
+	problems += streams_cross_check(policy, errors);
 	return problems ? -1 : 0;
 }
 

@@ -100,11 +100,41 @@ struct policy_dns_zone {
 };
 
 /* streams: sending streams, the self-hosted form of configuration sets. */
+enum policy_suppression_scope {
+	SUPPRESSION_SCOPE_ACCOUNT, /* the account's list and the stream's own */
+	SUPPRESSION_SCOPE_STREAM,  /* the stream's own list only */
+};
+
 struct policy_stream {
 	char *name;
 	bool bulk;
 	long complaint_rate_permille_max;
 	long bounce_rate_permille_max;
+	/* selection, tags, suppression scope, sending limits (policy/streams.h) */
+	struct strlist auth_users;  /* SMTP AUTH users whose mail is in this stream */
+	struct strlist senders;     /* envelope sender patterns */
+	struct strlist default_for; /* From domain patterns this stream is the default of */
+	struct strlist tags;        /* "name=value", added to every event's tags */
+	int suppression;            /* enum policy_suppression_scope */
+	long max_per_day;           /* messages per rolling 24 h; 0: no limit */
+	long max_rate;              /* messages per second; 0: no limit */
+	long max_recipients;        /* per message; 0: no limit */
+};
+
+/* identities: who may send with which From addresses (policy/streams.h). */
+struct policy_identity {
+	struct strlist users;    /* SMTP AUTH users; "*": any authenticated one */
+	struct strlist networks; /* client networks (CIDR) */
+	struct strlist from;     /* From address patterns they may use */
+	struct netlist nets;     /* networks, parsed */
+};
+
+/* user_limits: sending limits of SMTP AUTH users, each counted on its own. */
+struct policy_user_limits {
+	struct strlist users; /* "*": every authenticated user not listed before */
+	long max_per_day;
+	long max_rate;
+	long max_recipients;
 };
 
 /* webhooks: endpoints the dispatcher (mailward events dispatch) posts events to. */
@@ -196,6 +226,10 @@ struct policy {
 
 	struct policy_stream *streams;
 	size_t stream_count;
+	struct policy_identity *identities;
+	size_t identity_count;
+	struct policy_user_limits *user_limits;
+	size_t user_limit_count;
 
 	/* unsubscribe */
 	char *unsubscribe_url;

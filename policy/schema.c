@@ -14,6 +14,7 @@
 #include "policy/policy.h"
 #include "policy/settings.h"
 #include "policy/signing.h"
+#include "policy/streams.h"
 
 #define P(field) offsetof(struct policy, field)
 #define D(field) offsetof(struct policy_domain, field)
@@ -29,6 +30,7 @@ const char *const policy_facility_choices[] = { "mail",   "daemon", "local0", "l
 	                                        "local6", "local7", NULL };
 static const char *const canon_choices[] = { "simple", "relaxed", NULL };
 static const char *const durability_choices[] = { "fsync", "none", NULL };
+static const char *const suppression_scope_choices[] = { "account", "stream", NULL };
 static const char *const shape_choices[] = { "event", "notification", NULL };
 const char *const policy_algorithm_choices[] = { "rsa-sha256", "ed25519-sha256", NULL };
 
@@ -256,6 +258,75 @@ static const struct setting stream_settings[] = {
 	{ "bounce_rate_max", SETTING_INT, S(bounce_rate_permille_max),
 	  "Pause the stream above this bounce rate, per mille (0: never).", .def_int = 50, .min = 0,
 	  .max = 1000 },
+	/* selection, tags, suppression scope, sending limits (policy/streams.h) */
+	{ "auth_users", SETTING_STRING_LIST, S(auth_users),
+	  "SMTP AUTH users ({auth_authen}, exact names) whose mail is in this stream\n"
+	  "when no control header names one.",
+	  .check = check_token },
+	{ "senders", SETTING_STRING_LIST, S(senders),
+	  "Envelope senders (MAIL FROM as the application gave it) whose mail is in\n"
+	  "this stream when neither a control header nor auth_users chose one:\n"
+	  "\"news@example.com\", \"*@promo.example.com\", \"*.example.org\" (its\n"
+	  "subdomains), \"*\".  The most specific pattern of all streams wins.",
+	  .check = check_address_pattern },
+	{ "default_for", SETTING_STRING_LIST, S(default_for),
+	  "From header domains (\"example.com\", \"*.example.com\") whose mail is in this\n"
+	  "stream when nothing above chose one.",
+	  .check = check_domain_pattern },
+	{ "tags", SETTING_STRING_LIST, S(tags),
+	  "Tags (\"name=value\") added to the tags of every event of the stream.",
+	  .check = check_event_tag },
+	{ "suppression", SETTING_CHOICE, S(suppression),
+	  "Which suppression lists refuse recipients: account (the account's list and\n"
+	  "the stream's own) or stream (only the stream's own list: its unsubscribes).",
+	  .def_string = "account", .choices = suppression_scope_choices },
+	{ "max_per_day", SETTING_INT, S(max_per_day),
+	  "Messages in any 24 hours, at most (counted per mailward process); beyond\n"
+	  "it: 451 4.7.1, the MTA retries later.  0: no limit.",
+	  .def_int = 0, .min = 0, .max = 100000000 },
+	{ "max_rate", SETTING_INT, S(max_rate),
+	  "Messages per second, at most (bursts of as many); beyond it: 451 4.7.1.\n"
+	  "0: no limit.",
+	  .def_int = 0, .min = 0, .max = 1000000 },
+	{ "max_recipients", SETTING_INT, S(max_recipients),
+	  "Recipients per message, at most; the ones beyond it get 452 4.5.3 at RCPT\n"
+	  "(the client sends them in another message).  0: no limit.",
+	  .def_int = 0, .min = 0, .max = 100000 },
+	{ NULL },
+};
+
+#define I(field)  offsetof(struct policy_identity, field)
+#define UL(field) offsetof(struct policy_user_limits, field)
+
+static const struct setting identity_settings[] = {
+	{ "users", SETTING_STRING_LIST, I(users),
+	  "SMTP AUTH users ({auth_authen}, exact names; \"*\": any authenticated one).",
+	  .check = check_token },
+	{ "networks", SETTING_STRING_LIST, I(networks),
+	  "Client networks (CIDR), e.g. applications relaying without SMTP AUTH.",
+	  .check = check_cidr },
+	{ "from", SETTING_STRING_LIST, I(from),
+	  "From addresses they may use: \"news@example.com\", \"*@example.com\",\n"
+	  "\"example.com\", \"*.example.com\" (its subdomains), \"*\".",
+	  .check = check_address_pattern },
+	{ NULL },
+};
+
+static const struct setting user_limits_settings[] = {
+	{ "users", SETTING_STRING_LIST, UL(users),
+	  "SMTP AUTH users these limits apply to, each counted on its own; \"*\": every\n"
+	  "authenticated user no other entry names.",
+	  .check = check_token },
+	{ "max_per_day", SETTING_INT, UL(max_per_day),
+	  "Messages in any 24 hours, at most (per process); beyond it: 451 4.7.1.\n"
+	  "0: no limit.",
+	  .def_int = 0, .min = 0, .max = 100000000 },
+	{ "max_rate", SETTING_INT, UL(max_rate),
+	  "Messages per second, at most; beyond it: 451 4.7.1.  0: no limit.", .def_int = 0,
+	  .min = 0, .max = 1000000 },
+	{ "max_recipients", SETTING_INT, UL(max_recipients),
+	  "Recipients per message, at most (452 4.5.3 beyond it).  0: no limit.", .def_int = 0,
+	  .min = 0, .max = 100000 },
 	{ NULL },
 };
 
@@ -432,9 +503,26 @@ const struct setting policy_schema[] = {
 	{ "inbound", SETTING_GROUP, 0, "Inbound authentication (SPF, DKIM, DMARC).",
 	  .children = inbound_settings },
 	{ "streams", SETTING_GROUP_LIST, P(streams),
-	  "Sending streams (configuration sets), selected by X-SES-CONFIGURATION-SET.",
+	  "Sending streams (configuration sets).  A message's stream is the one its\n"
+	  "control header (X-SES-CONFIGURATION-SET, X-Mailward-Stream) names, else\n"
+	  "the one listing its SMTP AUTH user, else the one whose senders pattern\n"
+	  "matches its envelope sender best, else the default_for its From domain;\n"
+	  "else it has none.",
 	  .children = stream_settings, .elem_size = sizeof(struct policy_stream),
 	  .count_offset = P(stream_count) },
+	{ "identities", SETTING_GROUP_LIST, P(identities),
+	  "Who may send with which From addresses.  When any are listed, outbound mail\n"
+	  "whose From address no entry for its SMTP AUTH user or client network\n"
+	  "allows is refused at the end of the header (554 5.7.1, a Reject event).\n"
+	  "None listed: any From is allowed.",
+	  .children = identity_settings, .elem_size = sizeof(struct policy_identity),
+	  .count_offset = P(identity_count), .finish = identity_finish,
+	  .release = identity_release },
+	{ "user_limits", SETTING_GROUP_LIST, P(user_limits),
+	  "Sending limits of SMTP AUTH users (as streams have them); the first entry\n"
+	  "naming a user applies.  Counters are in memory, per mailward process.",
+	  .children = user_limits_settings, .elem_size = sizeof(struct policy_user_limits),
+	  .count_offset = P(user_limit_count) },
 	{ "unsubscribe", SETTING_GROUP, 0,
 	  "List-Unsubscribe and List-Unsubscribe-Post on bulk mail (streams with\n"
 	  "bulk = true), one recipient per message; tokens are signed with the\n"

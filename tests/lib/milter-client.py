@@ -3,7 +3,8 @@
 
 Usage: milter-client.py HOST:PORT STEP...
        milter-client.py HOST:PORT --message FILE [--client IP] [--helo NAME]
-                        [--from ADDR] [--rcpt ADDR] [--qid ID]
+                        [--from ADDR] [--rcpt ADDR] [--qid ID] [--auth USER]
+                        [--refused-rcpt stop|continue]
 
 The second form sends a whole message (its header fields one by one, its
 body in chunks) and prints what the filter did at end of message, one line
@@ -11,6 +12,9 @@ each: "insheader NAME: VALUE", "addheader ...", "delheader NAME INDEX",
 "delrcpt ADDR", "rcpt REPLY" or "eoh REPLY" (refused: the message goes
 no further), --rcpt taking a comma-separated list,
 "chgfrom ADDR", "quarantine REASON", "reply CODE TEXT", then "verdict X"
+(--refused-rcpt continue: a refused recipient prints its "rcpt REPLY" line
+and the message goes on with the others; --auth sends {auth_authen} with
+MAIL, as after SMTP AUTH)
 (accept, continue, reject, tempfail, discard, reply).  Folded values are
 printed unfolded.
 
@@ -78,7 +82,8 @@ def parse_message(path):
 
 def send_message(sock, args):
     opt = {"--client": "127.0.0.5", "--helo": "client.test.example", "--from": "sender@example.com",
-           "--rcpt": "bob@rcpt.test", "--qid": "MILTERCLIENT1", "--message": None}
+           "--rcpt": "bob@rcpt.test", "--qid": "MILTERCLIENT1", "--message": None,
+           "--auth": None, "--refused-rcpt": "stop"}
     i = 0
     while i < len(args):
         opt[args[i]] = args[i + 1]
@@ -91,13 +96,22 @@ def send_message(sock, args):
     ask(sock, b"H", opt["--helo"].encode() + b"\x00")
     sender = opt["--from"]
     sender = sender if sender.startswith("<") else "<" + sender + ">"
+    if opt["--auth"] is not None:
+        sock.sendall(packet(b"D", b"M{auth_authen}\x00" + opt["--auth"].encode() + b"\x00"))
     ask(sock, b"M", sender.encode() + b"\x00")
+    accepted = 0
     for rcpt in opt["--rcpt"].split(","):
         cmd, data = ask(sock, b"R", b"<" + rcpt.encode() + b">\x00")
         if cmd != b"c":
             print("rcpt " + (data.split(b"\x00")[0].decode() if cmd == b"y" else cmd.decode()))
+            if opt["--refused-rcpt"] == "continue":
+                continue
             sock.sendall(packet(b"Q"))
             return
+        accepted += 1
+    if accepted == 0:
+        sock.sendall(packet(b"Q"))
+        return
     ask(sock, b"T")
     for name, value in fields:
         cmd, _ = ask(sock, b"L", name + b"\x00" + value + b"\x00")

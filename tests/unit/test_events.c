@@ -641,6 +641,53 @@ tags_carry_ses_auto_tags_caller_identity_and_queue_id(void **state)
 	}
 }
 
+/* --------------------------------------------------- streams, Reject */
+
+static void
+stream_tags_follow_the_message_tags(void **state)
+{
+	static const char *const team[] = { "crm", "growth", NULL };
+	static const char *const kind[] = { "promo", NULL };
+	static const char *const set[] = { "promo", NULL };
+	struct fixture *fx = *state;
+	struct msg *msg;
+	json_t *root;
+
+	install_policy_text(fx, "streams = ( { name = \"promo\";"
+	                        " tags = [ \"team=growth\", \"kind=promo\" ]; } );\n");
+	msg = msg_typical(fx->conn);
+	msg->stream = xstrdup("promo");
+	msg->tags = xcalloc(1, sizeof(*msg->tags));
+	msg->tags[0].name = xstrdup("team");
+	msg->tags[0].value = xstrdup("crm");
+	msg->tag_count = 1;
+	root = event_parse(fx->conn, msg);
+	assert_json_strings(root, "mail/tags/team", team);
+	assert_json_strings(root, "mail/tags/kind", kind);
+	assert_json_strings(root, "mail/tags/ses:configuration-set", set);
+	json_decref(root);
+}
+
+static void
+reject_event_has_the_ses_shape_and_reason(void **state)
+{
+	static const char *const destination[] = { "rcpt@example.net", NULL };
+	struct fixture *fx = *state;
+	struct msg *msg = msg_typical(fx->conn);
+	size_t len = 0;
+	char *text = event_reject_json(fx->conn, msg, "<a@example.com> is not an identity", &len);
+	json_t *root = json_loadb(text, len, 0, NULL);
+
+	assert_non_null(root);
+	assert_int_equal(text[len - 1], '\n');
+	assert_json_string(root, "eventType", "Reject");
+	assert_json_string(root, "reject/reason", "<a@example.com> is not an identity");
+	assert_json_strings(root, "mail/destination", destination);
+	assert_json_absent(root, "send");
+	json_decref(root);
+	free(text);
+}
+
 /* -------------------------------------------------------- truncation */
 
 #define DEFAULT_MAX_HEADER_BYTES 16384
@@ -914,6 +961,10 @@ main(void)
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    tags_carry_ses_auto_tags_caller_identity_and_queue_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(stream_tags_follow_the_message_tags, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(reject_event_has_the_ses_shape_and_reason, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(
 		    headers_stop_at_max_header_bytes_and_set_headers_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(common_headers_survive_truncation_of_headers, setup,
