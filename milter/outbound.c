@@ -24,6 +24,7 @@
 #include "milter/mailfrom.h"
 #include "milter/outbound.h"
 #include "milter/sign.h"
+#include "milter/stats.h"
 #include "milter/suppress.h"
 #include "milter/unsubscribe.h"
 #include "milter/verdict.h"
@@ -118,6 +119,7 @@ commit_send_event(SMFICTX *ctx, const struct services *svc, struct msg *msg,
 {
 	if (spool_commit(svc->spool, entry, name) < 0)
 		return spool_failure(ctx, svc, msg);
+	stats_outbound(svc, msg, STATS_SENT, 1);
 	return SMFIS_CONTINUE;
 }
 

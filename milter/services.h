@@ -9,6 +9,7 @@
 #define MW_SERVICES_H
 
 #include "common/dns.h"
+#include "common/metrics.h"
 #include "common/spool.h"
 #include "common/store.h"
 
@@ -19,6 +20,7 @@ struct services {
 	struct store *store;
 	struct dns_resolver *resolver; /* the dns section; NULL when inbound.mode is off */
 	struct history *history;       /* DMARC history writer (milter/history.h) */
+	struct metrics *metrics;       /* counters (milter/stats.h); updates are atomic */
 };
 
 #endif
