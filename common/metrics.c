@@ -300,6 +300,17 @@ metrics_type_name(enum metrics_type type)
 	return "untyped";
 }
 
+/* The fewest digits that read back as the same double (15 to 17). */
+static void
+shortest(double value, char *text, size_t len)
+{
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(text, len, "%.*g", digits, value);
+		if (strtod(text, NULL) == value)
+			return;
+	}
+}
+
 void
 metrics_format_value(double value, char *text, size_t len)
 {
@@ -311,7 +322,7 @@ metrics_format_value(double value, char *text, size_t len)
 	         value == (double)(int64_t)value)
 		snprintf(text, len, "%" PRId64, (int64_t)value);
 	else
-		snprintf(text, len, "%.17g", value);
+		shortest(value, text, len);
 }
 
 /* Backslash and newline always; the double quote too inside a label value. */
