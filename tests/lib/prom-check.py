@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """prom-check.py - a strict reader of the Prometheus text format 0.0.4.
 
-Usage: prom-check.py FILE       (exit 0 and "ok N samples", or 1 and the problems)
+Usage: prom-check.py FILE       (exit 0 and "valid: N samples", or 1 and the problems)
        prom-check.py FILE NAME [LABEL=VALUE...]
                                 print the value of that sample (exact label set),
                                 or "absent"
@@ -168,7 +168,7 @@ def main():
         print(p)
     if problems:
         return 1
-    print("ok %d samples" % len(samples))
+    print("valid: %d samples" % len(samples))
     return 0
 
 
