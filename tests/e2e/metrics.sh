@@ -6,9 +6,9 @@
 # whose dead-letter folder holds two events.  The milter protocol
 # straight (tests/lib/milter-client.py) sends outbound mail (one stream,
 # a From domain of the signing table, one the policy does not know), a
-# message to a suppressed recipient, one naming an undefined stream, and
-# two inbound messages (one that passes SPF, DKIM and DMARC, one that
-# fails them under p=reject).  curl reads the page: every counter moved
+# message to a suppressed recipient, one naming an undefined stream, two
+# inbound messages (one that passes SPF, DKIM and DMARC, one that fails
+# them under p=reject), a bounce and a complaint.  curl reads the page: every counter moved
 # by exactly what was sent, label values come only from the policy, the
 # spool and webhook figures match the directories, the page passes a
 # strict reader of the format (tests/lib/prom-check.py), a reload shows,
@@ -29,7 +29,7 @@ done
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || skip_all "python3-dkim missing (tools/deps)"
 
 ib_work metrics
-plan 28
+plan 30
 
 DNS_ADDR=${MW_TEST_DNS_ADDR:-127.0.53.72}
 HTTP_ADDR=${MW_TEST_HTTP_ADDR:-127.0.53.73}
@@ -56,7 +56,8 @@ trusted_networks = [ "127.0.0.1/32" ];
 domains = ( { domain = "example.com"; selector = "rsa"; key = "$work/keys/rsa.pem"; } );
 dns = { nameservers = [ "$DNS_ADDR" ]; };
 inbound = { authserv_id = "mx.metrics.test"; };
-streams = ( { name = "newsletters"; } );
+streams = ( { name = "newsletters"; }, { name = "transactional"; } );
+feedback = { bounce_domains = [ "bounce.example.org" ]; complaint_addresses = [ "complaints@example.org" ]; };
 events = { spool_dir = "$state/spool"; };
 webhooks = ( { name = "crm"; url = "http://127.0.0.1:9/"; topic_arn = "arn:aws:sns:local:000000000000:t";
                signing_key = "$work/keys/rsa.pem"; signing_cert_url = "https://example.com/c.pem"; } );
@@ -121,15 +122,25 @@ check "inbound: an authenticated message is accepted" \
 	grep -q '^verdict accept' <<<"$(mc 127.0.0.5 a@example.org bob@mx.metrics.test IN1 "$work/good.eml")"
 check "inbound: a forged one is rejected (p=reject)" \
 	grep -q '^verdict reply' <<<"$(mc 127.0.0.9 x@example.org bob@mx.metrics.test IN2 "$work/bad.eml")"
+fb=$top/tests/data/feedback
+check "feedback: a DSN to the bounce domain and an ARF complaint are taken" \
+	test "$(mc 127.0.0.5 '' b-x@bounce.example.org FB1 "$fb/postfix-host-not-found.eml" | tail -1):$(mc 127.0.0.5 fbl@isp.example complaints@example.org FB2 "$fb/arf-abuse.eml" | tail -1)" = "verdict discard:verdict accept"
 
 # ------------------------------------------------------------ the page
 touch "$state/spool/dead/crm/1795000000.000001.1_0000000001.json" \
 	"$state/spool/dead/crm/1795000000.000002.1_0000000002.json"
 # The Send and Bounce events reach new/ moments after they are durable.
-wait_until 5 test "$(find "$state/spool/new" -name '*.json' | wc -l)" -ge 5
+wait_until 5 test "$(find "$state/spool/new" -name '*.json' | wc -l)" -ge 7
 scrape >/dev/null
-check "the page passes a strict reader of the text format" \
-	/usr/bin/python3 "$top/tests/lib/prom-check.py" "$work/page"
+# format_ok FILE: the strict reader is content; its problems as TAP comments
+format_ok() {
+	local said
+	said=$(/usr/bin/python3 "$top/tests/lib/prom-check.py" "$1") || {
+		sed 's/^/# /' <<<"$said"
+		return 1
+	}
+}
+check "the page passes a strict reader of the text format" format_ok "$work/page"
 out() { value mailward_outbound_total "event=$1" "stream=$2" "from_domain=$3"; }
 check "sent: 1 in stream newsletters from example.com" test "$(out sent newsletters example.com)" = 1
 check "sent: 2 without a stream from example.com" test "$(out sent none example.com)" = 2
@@ -139,6 +150,8 @@ check "suppressed_refused: 1 (at RCPT, stream and From not yet known)" \
 	test "$(out suppressed_refused none none)" = 1
 check "tempfailed: 1, the undefined stream as \"other\"" \
 	test "$(out tempfailed other example.com)" = 1
+check "bounced 1, complained 1: the stream the returned original names, its From domain unknown" \
+	test "$(out bounced transactional other):$(out complained transactional other)" = 1:1
 check "verdicts: outbound eom accept 4, rcpt reject 1" \
 	test "$(value mailward_verdicts_total direction=outbound stage=eom verdict=accept):$(value mailward_verdicts_total direction=outbound stage=rcpt verdict=reject)" = 4:1
 check "inbound SPF: pass 1, fail 1" \
@@ -168,8 +181,8 @@ check "mailward stats: a row for stream newsletters / example.com with 1 sent" \
 check "... the inbound DMARC results and the dead letters" \
 	bash -c "grep -qE '^  fail reject +1$' '$work/stats' && grep -q '^webhook crm: 2 dead letters' '$work/stats'"
 "$mw" stats -c "$state/mailward.conf" --raw >"$work/raw" 2>&1
-check "mailward stats --raw prints the page, which passes the reader" \
-	bash -c "grep -q '^# TYPE mailward_outbound_total counter' '$work/raw' && /usr/bin/python3 '$top/tests/lib/prom-check.py' '$work/raw' >/dev/null"
+raw_ok() { grep -q '^# TYPE mailward_outbound_total counter' "$work/raw" && format_ok "$work/raw"; }
+check "mailward stats --raw prints the page, which passes the reader" raw_ok
 check "mailward alive, nothing fatal logged" ib_alive
 [ "$TAP_FAILED" -eq 0 ] || { tail -20 "$state/log" | sed 's/^/# /'; sed 's/^/# /' "$work/stats"; }
 done_testing
