@@ -29,7 +29,7 @@ done
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || skip_all "python3-dkim missing (tools/deps)"
 
 ib_work metrics
-plan 30
+plan 31
 
 DNS_ADDR=${MW_TEST_DNS_ADDR:-127.0.53.72}
 HTTP_ADDR=${MW_TEST_HTTP_ADDR:-127.0.53.73}
@@ -141,6 +141,17 @@ format_ok() {
 	}
 }
 check "the page passes a strict reader of the text format" format_ok "$work/page"
+refuses_broken() {
+	local page
+	for page in '# TYPE x counter\nx 1\n' 'a{l="\\q"} 1\n' 'a 1\nb 1\na{x="1"} 2\n' 'a 1' \
+		'# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n'; do
+		printf "$page" >"$work/broken"
+		/usr/bin/python3 "$top/tests/lib/prom-check.py" "$work/broken" >/dev/null && return 1
+	done
+	return 0
+}
+check "... which refuses broken pages (counter name, escape, split family, no newline, buckets)" \
+	refuses_broken
 out() { value mailward_outbound_total "event=$1" "stream=$2" "from_domain=$3"; }
 check "sent: 1 in stream newsletters from example.com" test "$(out sent newsletters example.com)" = 1
 check "sent: 2 without a stream from example.com" test "$(out sent none example.com)" = 2
