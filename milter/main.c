@@ -212,6 +212,9 @@ warn_restart_only(const struct policy *old, const struct policy *new)
 	    old->checkpoint_seconds != new->checkpoint_seconds)
 		log_warning(NULL, "reload: events.durability or events.checkpoint_seconds changed; "
 		                  "takes effect at restart");
+	if (old->metrics_enabled != new->metrics_enabled ||
+	    strcmp(old->metrics_listen, new->metrics_listen) != 0)
+		log_warning(NULL, "reload: the metrics section changed; takes effect at restart");
 	if (resolver_settings_differ(old, new))
 		log_warning(NULL, "reload: the dns section (or inbound.mode off) changed; takes "
 		                  "effect at restart");

@@ -403,7 +403,7 @@ static const struct setting store_settings[] = {
 static const struct setting metrics_settings[] = {
 	{ "enabled", SETTING_BOOL, P(metrics_enabled),
 	  "Serve GET /metrics: counters in the Prometheus text format (mailward stats\n"
-	  "shows them in a terminal).",
+	  "shows them in a terminal).  Takes effect at restart.",
 	  .def_bool = false },
 	{ "listen", SETTING_STRING, P(metrics_listen),
 	  "Where /metrics is served (ADDRESS:PORT, [IPv6]:PORT), loopback by default.\n"
