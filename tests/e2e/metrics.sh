@@ -12,7 +12,8 @@
 # by exactly what was sent, label values come only from the policy, the
 # spool and webhook figures match the directories, the page passes a
 # strict reader of the format (tests/lib/prom-check.py), a reload shows,
-# and mailward stats prints the same figures.  About 10 s.
+# and mailward stats prints the same figures.  Then, with an unsubscribe
+# url on the same address, one server answers both.  About 10 s.
 set -u
 top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${TOP_BUILDDIR:-$top}
@@ -29,7 +30,7 @@ done
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || skip_all "python3-dkim missing (tools/deps)"
 
 ib_work metrics
-plan 31
+plan 34
 
 DNS_ADDR=${MW_TEST_DNS_ADDR:-127.0.53.72}
 HTTP_ADDR=${MW_TEST_HTTP_ADDR:-127.0.53.73}
@@ -195,5 +196,24 @@ check "... the inbound DMARC results and the dead letters" \
 raw_ok() { grep -q '^# TYPE mailward_outbound_total counter' "$work/raw" && format_ok "$work/raw"; }
 check "mailward stats --raw prints the page, which passes the reader" raw_ok
 check "mailward alive, nothing fatal logged" ib_alive
+
+# ------------------------------------------------------------ one server for both
+kill "$mw_pid" && wait "$mw_pid" 2>/dev/null
+head -c 32 /dev/urandom >"$work/verp.key"
+chmod 600 "$work/verp.key"
+{
+	policy | sed 's/^feedback = .*//'
+	echo "unsubscribe = { url = \"https://mail.example.com/u/\"; listen = \"$HTTP_ADDR:$http_port\"; };"
+	echo "feedback = { verp_keys = ( { id = 1; file = \"$work/verp.key\"; } ); };"
+} >"$state/mailward.conf"
+"$mw" -f -c "$state/mailward.conf" 2>"$state/log" &
+mw_pid=$!
+wait_until 10 bash -c "ss -ltn | grep -q '$HTTP_ADDR:$http_port '"
+check "metrics.listen = unsubscribe.listen: one server, logged as such" \
+	grep -q "unsubscribe endpoint and metrics listening on $HTTP_ADDR:$http_port" "$state/log"
+check "... it answers a one-click POST of a malformed token (400) and /metrics (200)" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' --data-binary 'List-Unsubscribe=One-Click' "http://$HTTP_ADDR:$http_port/u/not*a*token"):$(scrape)" = 400:200
+check "... where the refused link is counted" \
+	test "$(value mailward_unsubscribe_bad_tokens_total reason=malformed)" = 1
 [ "$TAP_FAILED" -eq 0 ] || { tail -20 "$state/log" | sed 's/^/# /'; sed 's/^/# /' "$work/stats"; }
 done_testing
