@@ -34,6 +34,11 @@ enum family {
 static const double dns_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 	                              0.25,  0.5,    1,     2.5,  5,     10 };
 
+/*
+ * mailward_outbound_total may hold 10 events x streams x domains label
+ * sets: its cap is high enough for hundreds of signing domains (past it,
+ * new sets count under other/other/other).
+ */
 static const struct metrics_family families[F_COUNT] = {
 	[F_OUTBOUND] = { "mailward_outbound_total",
 	                 "What became of outbound mail, by event (sent, bounced, complained, "
@@ -41,7 +46,7 @@ static const struct metrics_family families[F_COUNT] = {
 	                 "tempfailed, rejected), sending stream and From domain.",
 	                 METRICS_COUNTER,
 	                 { "event", "stream", "from_domain" },
-	                 .max_series = 2048 },
+	                 .max_series = 8192 },
 	[F_VERDICTS] = { "mailward_verdicts_total",
 	                 "Verdicts given to the MTA, by direction, milter stage and verdict.",
 	                 METRICS_COUNTER,
