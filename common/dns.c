@@ -48,6 +48,7 @@ dns_lookup(struct dns_resolver *resolver, struct dns_budget *budget, const char 
            enum dns_type type, struct dns_answer *ans)
 {
 	unsigned timeout_ms = lookup_timeout_ms(resolver, budget);
+	int64_t started_us;
 
 	memset(ans, 0, sizeof(*ans));
 	if (timeout_ms == 0) {
@@ -58,9 +59,13 @@ dns_lookup(struct dns_resolver *resolver, struct dns_budget *budget, const char 
 		budget->lookups++;
 	if (resolver->cache != NULL && dns_cache_get(resolver->cache, name, type, ans))
 		return ans->status;
+	started_us = resolver->observer != NULL ? dns_now_us() : 0;
 	resolver->ops->lookup(resolver, name, type, timeout_ms, ans);
 	if (ans->status == DNS_FOUND && ans->count == 0)
 		ans->status = DNS_NODATA;
+	if (resolver->observer != NULL)
+		resolver->observer(resolver->observer_arg, type, ans->status,
+		                   dns_now_us() - started_us);
 	if (resolver->cache != NULL)
 		dns_cache_put(resolver->cache, name, type, ans);
 	return ans->status;
@@ -105,6 +110,13 @@ dns_resolver_free(struct dns_resolver *resolver)
 		dns_cache_free(resolver->cache);
 		resolver->ops->free(resolver);
 	}
+}
+
+void
+dns_resolver_observe(struct dns_resolver *resolver, dns_observer_fn fn, void *arg)
+{
+	resolver->observer = fn;
+	resolver->observer_arg = arg;
 }
 
 const char *

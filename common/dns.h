@@ -110,6 +110,16 @@ void dns_answer_free(struct dns_answer *ans);
 const char *dns_status_name(enum dns_status status);
 
 /*
+ * Called after every lookup the backend answered (cache hits and spent
+ * budgets are not), with the time it took: how metrics time DNS without
+ * dns knowing about them.  Set before the resolver is shared; the
+ * function must be thread-safe.
+ */
+typedef void (*dns_observer_fn)(void *arg, enum dns_type type, enum dns_status status,
+                                int64_t elapsed_us);
+void dns_resolver_observe(struct dns_resolver *resolver, dns_observer_fn fn, void *arg);
+
+/*
  * The in-memory backend (dns_static.c).  Names match case-insensitively; a
  * name with records of another type answers NODATA, an unknown name
  * NXDOMAIN, and dns_static_fail() makes a name/type answer TEMPFAIL.

@@ -23,6 +23,8 @@ struct dns_resolver {
 	struct dns_cache *cache; /* NULL: every lookup goes to the backend */
 	unsigned query_timeout_ms;
 	unsigned message_budget_ms;
+	dns_observer_fn observer; /* NULL: lookups are not timed */
+	void *observer_arg;
 };
 
 /* Monotonic clock in microseconds. */

@@ -20,6 +20,7 @@
 #include "milter/limits.h"
 #include "milter/outbound.h"
 #include "milter/stream_select.h"
+#include "milter/stats.h"
 #include "milter/suppress.h"
 #include "milter/verdict.h"
 
@@ -32,6 +33,15 @@ static struct conn *
 conn_of(SMFICTX *ctx)
 {
 	return smfi_getpriv(ctx);
+}
+
+/* Every message ends here, whichever callback ends it. */
+static void
+end_message(struct conn *conn)
+{
+	if (conn->msg != NULL)
+		stats_message_end(services);
+	msg_end(conn);
 }
 
 /* The MTA's queue ID, as soon as it is known (Postfix: from RCPT on). */
@@ -93,12 +103,16 @@ mw_envfrom(SMFICTX *ctx, char **argv)
 	const char *auth = smfi_getsymval(ctx, "{auth_authen}");
 
 	outbound_discard(services, conn->msg); /* a transaction the MTA never ended */
+	end_message(conn);
 	msg = msg_begin(conn, argv[0]);
+	stats_message_begin(services);
 
 	note_qid(ctx, msg);
-	if (msg->policy == NULL)
+	if (msg->policy == NULL) {
+		stats_verdict(services, NULL, "envfrom", SMFIS_TEMPFAIL);
 		return verdict_on_failure(ctx, ACTION_TEMPFAIL, msg->qid, "policy unavailable",
 		                          "no policy installed");
+	}
 	if (auth != NULL && *auth != '\0')
 		msg->auth_user = xstrdup(auth);
 	classify(conn, msg);
@@ -127,6 +141,7 @@ mw_envrcpt(SMFICTX *ctx, char **argv)
 		verdict = limits_rcpt(ctx, services->limits, msg, argv[0]);
 	if (verdict == SMFIS_CONTINUE)
 		msg_add_rcpt(msg, argv[0]);
+	stats_verdict(services, msg, "rcpt", verdict);
 	return verdict;
 }
 
@@ -159,15 +174,18 @@ mw_eoh(SMFICTX *ctx)
 {
 	struct conn *conn = conn_of(ctx);
 	struct msg *msg = conn->msg;
+	sfsistat verdict;
 
 	note_qid(ctx, msg);
 	if (msg->feedback_rcpts > 0) {
 		feedback_keep_eoh(msg);
 		return SMFIS_CONTINUE;
 	}
-	if (msg->direction == DIRECTION_OUTBOUND)
-		return outbound_eoh(ctx, services, conn, msg);
-	return SMFIS_CONTINUE;
+	if (msg->direction != DIRECTION_OUTBOUND)
+		return SMFIS_CONTINUE;
+	verdict = outbound_eoh(ctx, services, conn, msg);
+	stats_verdict(services, msg, "eoh", verdict);
+	return verdict;
 }
 
 static sfsistat
@@ -202,7 +220,8 @@ mw_eom(SMFICTX *ctx)
 		verdict = outbound_eom(ctx, services, conn, msg);
 	else
 		verdict = inbound_eom(ctx, services, conn, msg);
-	msg_end(conn);
+	stats_verdict(services, msg, "eom", verdict);
+	end_message(conn);
 	return verdict;
 }
 
@@ -213,7 +232,7 @@ mw_abort(SMFICTX *ctx)
 
 	if (conn != NULL) {
 		outbound_discard(services, conn->msg);
-		msg_end(conn);
+		end_message(conn);
 	}
 	return SMFIS_CONTINUE;
 }
@@ -223,8 +242,10 @@ mw_close(SMFICTX *ctx)
 {
 	struct conn *conn = conn_of(ctx);
 
-	if (conn != NULL)
+	if (conn != NULL) {
 		outbound_discard(services, conn->msg);
+		end_message(conn);
+	}
 	conn_free(conn);
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;

@@ -23,6 +23,7 @@
 #include "common/xalloc.h"
 #include "milter/endpoint.h"
 #include "milter/events.h"
+#include "milter/stats.h"
 #include "policy/policy.h"
 
 #define BODY_MAX 1024
@@ -31,6 +32,7 @@
 struct endpoint {
 	struct MHD_Daemon *daemon;
 	const struct services *svc;
+	unsigned routes; /* enum endpoint_route */
 	atomic_ulong bad_tokens;
 	atomic_ulong unsubscribed;
 };
@@ -143,6 +145,7 @@ unsubscribe(struct endpoint *ep, const struct policy *policy, const struct unsub
 		rc = 0;
 	if (rc == 0) {
 		atomic_fetch_add(&ep->unsubscribed, 1);
+		stats_outbound_for(ep->svc, policy, STATS_UNSUBSCRIBED, token->stream, NULL, 1);
 		log_notice(NULL, "unsubscribe: %s from stream \"%s\" topic \"%s\" event=%s",
 		           token->rcpt, token->stream, token->topic, name);
 	}
@@ -155,12 +158,13 @@ static enum MHD_Result
 refuse_token(struct endpoint *ep, struct MHD_Connection *c, enum token_check why, const char *text)
 {
 	unsigned long n = atomic_fetch_add(&ep->bad_tokens, 1) + 1;
+	const char *reason = why == TOKEN_MALFORMED ? "malformed"
+	                     : why == TOKEN_EXPIRED ? "expired"
+	                                            : "invalid";
 
-	log_notice(NULL, "unsubscribe: %s token refused (%lu so far): %.40s%s",
-	           why == TOKEN_MALFORMED ? "malformed"
-	           : why == TOKEN_EXPIRED ? "expired"
-	                                  : "invalid",
-	           n, text, strlen(text) > 40 ? "..." : "");
+	stats_bad_token(ep->svc, reason);
+	log_notice(NULL, "unsubscribe: %s token refused (%lu so far): %.40s%s", reason, n, text,
+	           strlen(text) > 40 ? "..." : "");
 	if (why == TOKEN_MALFORMED)
 		return page(c, MHD_HTTP_BAD_REQUEST, "Bad unsubscribe link",
 		            "<p>This link is not an unsubscribe link.</p>");
@@ -213,6 +217,19 @@ respond(struct endpoint *ep, struct MHD_Connection *c, const char *url, bool pos
 	return rc;
 }
 
+/* GET /metrics: the registry and this moment's figures. */
+static enum MHD_Result
+metrics_page(struct endpoint *ep, struct MHD_Connection *c)
+{
+	struct buf text = BUF_INIT;
+	enum MHD_Result rc;
+
+	stats_render(ep->svc, &text);
+	rc = answer(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", buf_str(&text));
+	buf_free(&text);
+	return rc;
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
        const char *version, const char *upload, size_t *upload_size, void **state)
@@ -225,7 +242,10 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	if (!post && strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return page(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed", "");
-	if (strncmp(url, PREFIX, strlen(PREFIX)) != 0)
+	if ((ep->routes & ENDPOINT_METRICS) && strcmp(url, "/metrics") == 0)
+		return post ? page(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed", "")
+		            : metrics_page(ep, c);
+	if (!(ep->routes & ENDPOINT_UNSUBSCRIBE) || strncmp(url, PREFIX, strlen(PREFIX)) != 0)
 		return page(c, MHD_HTTP_NOT_FOUND, "Not found", "");
 	if (req == NULL) { /* first call: headers only */
 		*state = xcalloc(1, sizeof(struct request));
@@ -280,8 +300,10 @@ parse_listen(const char *listen, struct sockaddr_storage *ss)
 }
 
 struct endpoint *
-endpoint_start(const char *listen, const struct services *svc, struct buf *err)
+endpoint_start(const char *listen, unsigned routes, const struct services *svc, struct buf *err)
 {
+	const char *setting =
+	    routes & ENDPOINT_UNSUBSCRIBE ? "unsubscribe.listen" : "metrics.listen";
 	struct sockaddr_storage ss;
 	struct endpoint *ep;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
@@ -289,23 +311,27 @@ endpoint_start(const char *listen, const struct services *svc, struct buf *err)
 	if (*listen == '\0')
 		return NULL;
 	if (parse_listen(listen, &ss) < 0) {
-		buf_printf(err, "unsubscribe.listen: \"%s\" is not ADDRESS:PORT", listen);
+		buf_printf(err, "%s: \"%s\" is not ADDRESS:PORT", setting, listen);
 		return NULL;
 	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	ep = xcalloc(1, sizeof(*ep));
 	ep->svc = svc;
+	ep->routes = routes;
 	ep->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, ep, MHD_OPTION_SOCK_ADDR,
 	                              (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
 	                              completed, ep, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 	                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
 	if (ep->daemon == NULL) {
-		buf_printf(err, "unsubscribe.listen: cannot listen on %s", listen);
+		buf_printf(err, "%s: cannot listen on %s", setting, listen);
 		free(ep);
 		return NULL;
 	}
-	log_notice(NULL, "unsubscribe endpoint listening on %s", listen);
+	log_notice(NULL, "%s%s%s listening on %s",
+	           routes & ENDPOINT_UNSUBSCRIBE ? "unsubscribe endpoint" : "",
+	           routes == (ENDPOINT_UNSUBSCRIBE | ENDPOINT_METRICS) ? " and " : "",
+	           routes & ENDPOINT_METRICS ? "metrics" : "", listen);
 	return ep;
 }
 
@@ -315,8 +341,9 @@ endpoint_stop(struct endpoint *ep)
 	if (ep == NULL)
 		return;
 	MHD_stop_daemon(ep->daemon);
-	log_info(NULL, "unsubscribe endpoint stopped: %lu unsubscribed, %lu bad tokens",
-	         (unsigned long)atomic_load(&ep->unsubscribed),
-	         (unsigned long)atomic_load(&ep->bad_tokens));
+	if (ep->routes & ENDPOINT_UNSUBSCRIBE)
+		log_info(NULL, "unsubscribe endpoint stopped: %lu unsubscribed, %lu bad tokens",
+		         (unsigned long)atomic_load(&ep->unsubscribed),
+		         (unsigned long)atomic_load(&ep->bad_tokens));
 	free(ep);
 }

@@ -17,6 +17,11 @@
  * that is older than unsubscribe.token_days is 404; each is logged.  When
  * the store or the spool fails the answer is 503: the mail client retries,
  * nothing is half recorded.
+ *
+ * The same server answers GET /metrics (milter/stats.h, the Prometheus
+ * text format 0.0.4) when metrics are enabled: one server when
+ * metrics.listen is unsubscribe.listen, else a server of its own that
+ * serves /metrics alone.
  */
 #ifndef MW_ENDPOINT_H
 #define MW_ENDPOINT_H
@@ -26,8 +31,18 @@
 
 struct endpoint;
 
-/* NULL and err empty when unsubscribe.listen is ""; NULL with err on failure. */
-struct endpoint *endpoint_start(const char *listen, const struct services *svc, struct buf *err);
+/* What a server answers. */
+enum endpoint_route {
+	ENDPOINT_UNSUBSCRIBE = 1, /* /u/TOKEN */
+	ENDPOINT_METRICS = 2,     /* /metrics */
+};
+
+/*
+ * A server for routes (a mask of enum endpoint_route) on listen; NULL and
+ * err empty when listen is "", NULL with err on failure.
+ */
+struct endpoint *endpoint_start(const char *listen, unsigned routes, const struct services *svc,
+                                struct buf *err);
 void endpoint_stop(struct endpoint *endpoint);
 
 #endif

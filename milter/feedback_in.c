@@ -16,6 +16,7 @@
 #include "common/verp.h"
 #include "common/xalloc.h"
 #include "milter/feedback_in.h"
+#include "milter/stats.h"
 #include "milter/verdict.h"
 
 bool
@@ -272,6 +273,7 @@ feedback_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 		verdict = verdict_on_failure(ctx, msg->policy->on_spool_unwritable, msg->qid,
 		                             "event spool unwritable", detail);
 	} else {
+		stats_feedback(svc, msg->policy, &fb, o.stream);
 		suppressed = suppress(svc, msg, &fb, &o);
 		verdict = dispose(ctx, conn, msg, &fb, &done);
 		log_info(msg->qid,

@@ -16,6 +16,7 @@
 #include "milter/authres.h"
 #include "milter/inbound.h"
 #include "milter/inbound_checks.h"
+#include "milter/stats.h"
 #include "milter/verdict.h"
 
 struct inbound {
@@ -208,6 +209,7 @@ inbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct 
 		return SMFIS_ACCEPT;
 	}
 	inbound_checks_run(&c, svc, conn, msg, msg->inbound->dkim);
+	stats_inbound(svc, &c);
 	if (c.dmarc_done && c.dmarc.status == DMARC_TEMPERROR &&
 	    msg->policy->inbound_mode == INBOUND_ENFORCE)
 		verdict = dns_trouble(ctx, msg, &c);

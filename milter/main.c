@@ -30,6 +30,7 @@
 #include "milter/resolver.h"
 #include "milter/services.h"
 #include "milter/signals.h"
+#include "milter/stats.h"
 #include "policy/policy.h"
 #include "policy/sample.h"
 #include "tools/tools.h"
@@ -212,16 +213,32 @@ warn_restart_only(const struct policy *old, const struct policy *new)
 	    old->checkpoint_seconds != new->checkpoint_seconds)
 		log_warning(NULL, "reload: events.durability or events.checkpoint_seconds changed; "
 		                  "takes effect at restart");
+	if (old->metrics_enabled != new->metrics_enabled ||
+	    strcmp(old->metrics_listen, new->metrics_listen) != 0)
+		log_warning(NULL, "reload: the metrics section changed; takes effect at restart");
 	if (resolver_settings_differ(old, new))
 		log_warning(NULL, "reload: the dns section (or inbound.mode off) changed; takes "
 		                  "effect at restart");
 }
 
+/* What the running daemon holds from start-up to shutdown. */
+struct daemon_state {
+	const struct options *opt;
+	char *socket_spec; /* copies: the snapshot they come from is freed by a reload */
+	char *pid_path;
+	int pid_fd;
+	struct run_as who;
+	struct services svc;
+	struct reload_thread reloader;
+	struct endpoint *endpoints[2]; /* unsubscribe and/or metrics */
+};
+
 /* SIGHUP: install a new snapshot, or keep the old one and say why. */
 static void
 reload_policy(void *arg)
 {
-	const struct options *opt = arg;
+	struct daemon_state *st = arg;
+	const struct options *opt = st->opt;
 	struct buf errors = BUF_INIT;
 	struct policy *fresh = policy_load(opt->policy_path, &errors);
 	struct policy *old;
@@ -235,6 +252,7 @@ reload_policy(void *arg)
 			log_error(NULL, "reload: %s", line);
 		}
 		log_error(NULL, "reload: %s refused; the running policy stays", opt->policy_path);
+		stats_reload(st->svc.metrics, false);
 		buf_free(&errors);
 		return;
 	}
@@ -245,6 +263,7 @@ reload_policy(void *arg)
 	}
 	apply_log_settings(opt, fresh);
 	policy_install(fresh);
+	stats_reload(st->svc.metrics, true);
 	log_notice(NULL, "reload: policy %s installed", opt->policy_path);
 	buf_free(&errors);
 }
@@ -271,17 +290,6 @@ open_socket(const char *spec, const struct policy *policy)
 	daemon_socket_nodelay();
 	umask(0027);
 }
-
-/* What the running daemon holds from start-up to shutdown. */
-struct daemon_state {
-	char *socket_spec; /* copies: the snapshot they come from is freed by a reload */
-	char *pid_path;
-	int pid_fd;
-	struct run_as who;
-	struct services svc;
-	struct reload_thread reloader;
-	struct endpoint *endpoint;
-};
 
 /* Everything that needs root: the user, the socket, directories, pid file. */
 static void
@@ -313,6 +321,36 @@ start_privileged(const struct options *opt, const struct policy *policy, struct 
 	buf_free(&err);
 }
 
+/* The HTTP servers: unsubscribe links, metrics; one when they share an address. */
+static void
+start_http(const struct policy *policy, struct daemon_state *st)
+{
+	struct buf err = BUF_INIT;
+	unsigned first = 0, second = 0;
+
+	if (*policy->unsubscribe_url != '\0')
+		first = ENDPOINT_UNSUBSCRIBE;
+	if (policy->metrics_enabled) {
+		if (first != 0 && strcmp(policy->unsubscribe_listen, policy->metrics_listen) == 0)
+			first |= ENDPOINT_METRICS;
+		else
+			second = ENDPOINT_METRICS;
+	}
+	if (first != 0) {
+		st->endpoints[0] =
+		    endpoint_start(first & ENDPOINT_UNSUBSCRIBE ? policy->unsubscribe_listen
+		                                                : policy->metrics_listen,
+		                   first, &st->svc, &err);
+		fatal_if(st->endpoints[0] == NULL && err.len > 0, EX_CONFIG, "HTTP endpoint", &err);
+	}
+	if (second != 0) {
+		st->endpoints[1] = endpoint_start(policy->metrics_listen, second, &st->svc, &err);
+		fatal_if(st->endpoints[1] == NULL && err.len > 0, EX_CONFIG, "metrics endpoint",
+		         &err);
+	}
+	buf_free(&err);
+}
+
 /* Drop root, then open the services the message path uses. */
 static void
 start_services(const struct policy *policy, struct daemon_state *st)
@@ -329,13 +367,11 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	st->svc.history = history_start(st->svc.store);
 	st->svc.local_socket = daemon_socket_is_local(st->socket_spec);
 	st->svc.limits = limits_new();
-	if (*policy->unsubscribe_url != '\0') {
-		st->endpoint = endpoint_start(policy->unsubscribe_listen, &st->svc, &err);
-		fatal_if(st->endpoint == NULL && err.len > 0, EX_CONFIG, "unsubscribe endpoint",
-		         &err);
-	}
+	st->svc.metrics = stats_new();
+	start_http(policy, st);
 	st->svc.resolver = resolver_open(policy, &err);
 	fatal_if(st->svc.resolver == NULL && err.len > 0, EX_CONFIG, "dns", &err);
+	stats_watch_dns(st->svc.resolver, st->svc.metrics);
 	buf_free(&err);
 }
 
@@ -344,12 +380,14 @@ shutdown_daemon(struct daemon_state *st)
 {
 	signals_stop(&st->reloader);
 	policy_uninstall();
+	endpoint_stop(st->endpoints[0]); /* before what its requests use */
+	endpoint_stop(st->endpoints[1]);
 	spool_close(st->svc.spool);
-	endpoint_stop(st->endpoint);
 	history_stop(st->svc.history);
 	limits_free(st->svc.limits);
 	store_close(st->svc.store);
 	dns_resolver_free(st->svc.resolver);
+	metrics_free(st->svc.metrics);
 	daemon_remove_pid_file(st->pid_path, st->pid_fd);
 	free(st->who.name);
 	free(st->socket_spec);
@@ -361,7 +399,7 @@ main(int argc, char **argv)
 {
 	struct options opt;
 	struct policy *policy;
-	struct daemon_state st = { 0 };
+	struct daemon_state st = { .opt = &opt };
 	int status;
 
 	if (argc > 1 && argv[1][0] != '-')
@@ -384,7 +422,7 @@ main(int argc, char **argv)
 	start_privileged(&opt, policy, &st);
 	start_services(policy, &st);
 	policy_install(policy);
-	if (signals_start(&st.reloader, reload_policy, &opt) != 0)
+	if (signals_start(&st.reloader, reload_policy, &st) != 0)
 		log_fatal(EX_OSERR, "fatal: cannot start the reload thread");
 	log_notice(NULL, "mailward %s serving on %s policy=%s user=%s spool=%s", PACKAGE_VERSION,
 	           st.socket_spec, opt.policy_path,

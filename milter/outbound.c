@@ -27,6 +27,7 @@
 #include "milter/outbound.h"
 #include "milter/sign.h"
 #include "milter/stream_select.h"
+#include "milter/stats.h"
 #include "milter/suppress.h"
 #include "milter/unsubscribe.h"
 #include "milter/verdict.h"
@@ -121,6 +122,7 @@ commit_send_event(SMFICTX *ctx, const struct services *svc, struct msg *msg,
 {
 	if (spool_commit(svc->spool, entry, name) < 0)
 		return spool_failure(ctx, svc, msg);
+	stats_outbound(svc, msg, STATS_SENT, 1);
 	return SMFIS_CONTINUE;
 }
 

@@ -9,6 +9,7 @@
 #define MW_SERVICES_H
 
 #include "common/dns.h"
+#include "common/metrics.h"
 #include "common/spool.h"
 #include "common/store.h"
 
@@ -22,6 +23,7 @@ struct services {
 	struct history *history;       /* DMARC history writer (milter/history.h) */
 	bool local_socket;             /* the milter listens on a unix-domain socket */
 	struct limits *limits;         /* sending limits' counters (milter/limits.h) */
+	struct metrics *metrics;       /* counters (milter/stats.h); updates are atomic */
 };
 
 #endif

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/suppression.h"
 #include "milter/events.h"
+#include "milter/stats.h"
 #include "milter/suppress.h"
 #include "milter/verdict.h"
 #include "policy/streams.h"
@@ -38,6 +39,7 @@ record_bounce(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
 		                          "event spool unwritable", detail);
 	}
 	free(event);
+	stats_outbound(svc, msg, STATS_SUPPRESSED_REFUSED, 1);
 	log_info(msg->qid, "suppressed rcpt=<%s>%s%s reason=%s event=%s", entry->address,
 	         *entry->scope ? " stream=" : "", entry->scope,
 	         suppression_reason_name(entry->reason), name);

@@ -263,6 +263,10 @@ struct policy {
 
 	/* store */
 	char *store_path;
+
+	/* metrics */
+	bool metrics_enabled;
+	char *metrics_listen;
 };
 
 /* Load and validate; NULL with one "file:line: message" line per problem. */

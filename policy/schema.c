@@ -471,6 +471,19 @@ static const struct setting store_settings[] = {
 	{ NULL },
 };
 
+static const struct setting metrics_settings[] = {
+	{ "enabled", SETTING_BOOL, P(metrics_enabled),
+	  "Serve GET /metrics: counters in the Prometheus text format (mailward stats\n"
+	  "shows them in a terminal).  Takes effect at restart.",
+	  .def_bool = false },
+	{ "listen", SETTING_STRING, P(metrics_listen),
+	  "Where /metrics is served (ADDRESS:PORT, [IPv6]:PORT), loopback by default.\n"
+	  "The same address as unsubscribe.listen: one server answers both (let the\n"
+	  "reverse proxy in front of it forward /u/ alone).  Takes effect at restart.",
+	  .def_string = "127.0.0.1:8025" },
+	{ NULL },
+};
+
 const struct setting policy_schema[] = {
 	{ "daemon", SETTING_GROUP, 0, "The daemon: socket, privileges, process.",
 	  .children = daemon_settings },
@@ -537,5 +550,7 @@ const struct setting policy_schema[] = {
 	  .children = webhook_settings, .elem_size = sizeof(struct policy_webhook),
 	  .count_offset = P(webhook_count), .finish = webhook_finish, .release = webhook_release },
 	{ "store", SETTING_GROUP, 0, "Embedded state.", .children = store_settings },
+	{ "metrics", SETTING_GROUP, 0, "Counters for monitoring (Prometheus).",
+	  .children = metrics_settings },
 	{ NULL },
 };

@@ -23,5 +23,6 @@ int suppression_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int events_main(int argc, char **argv);
 int feedback_main(int argc, char **argv);
+int stats_main(int argc, char **argv);
 
 #endif
