@@ -22,6 +22,7 @@
 #include "milter/stream_select.h"
 #include "milter/stats.h"
 #include "milter/suppress.h"
+#include "milter/unsub_mail.h"
 #include "milter/verdict.h"
 
 #define MAILWARD_ACTIONS                                                                           \
@@ -131,6 +132,11 @@ mw_envrcpt(SMFICTX *ctx, char **argv)
 	sfsistat verdict;
 
 	note_qid(ctx, msg);
+	if (unsub_mail_address(msg->policy, argv[0])) {
+		msg->unsub_rcpts++; /* "unsubscribe TOKEN" by mail */
+		msg_add_rcpt(msg, argv[0]);
+		return SMFIS_CONTINUE;
+	}
 	if (feedback_address(msg->policy, argv[0])) {
 		msg->feedback_rcpts++; /* a bounce or complaint coming back */
 		msg_add_rcpt(msg, argv[0]);
@@ -181,6 +187,8 @@ mw_eoh(SMFICTX *ctx)
 		feedback_keep_eoh(msg);
 		return SMFIS_CONTINUE;
 	}
+	if (unsub_mail_only(msg))
+		return SMFIS_CONTINUE; /* its subject is all it says */
 	if (msg->direction != DIRECTION_OUTBOUND)
 		return SMFIS_CONTINUE;
 	verdict = outbound_eoh(ctx, services, conn, msg);
@@ -214,7 +222,9 @@ mw_eom(SMFICTX *ctx)
 	if (msg == NULL)
 		return SMFIS_CONTINUE;
 	note_qid(ctx, msg);
-	if (msg->feedback_rcpts > 0)
+	if (unsub_mail_only(msg))
+		verdict = unsub_mail_eom(ctx, services, msg);
+	else if (msg->feedback_rcpts > 0)
 		verdict = feedback_eom(ctx, services, conn, msg);
 	else if (msg->direction == DIRECTION_OUTBOUND)
 		verdict = outbound_eom(ctx, services, conn, msg);

@@ -58,6 +58,7 @@ struct msg {
 	struct spool_entry *send_event;    /* Send event on its way to disk, or NULL */
 	const char *unsubscribe;           /* what unsubscribe_add_headers() did (static text) */
 	size_t feedback_rcpts;             /* recipients that are feedback addresses */
+	size_t unsub_rcpts;                /* recipients that are the unsubscribe address */
 	struct buf *feedback_raw;          /* a feedback message as it arrives, or NULL */
 	bool feedback_truncated;
 	char *stream;          /* sending stream chosen so far (milter/stream_select.h), or NULL */

@@ -24,6 +24,7 @@
 #include "milter/endpoint.h"
 #include "milter/events.h"
 #include "milter/stats.h"
+#include "milter/unsub_record.h"
 #include "policy/policy.h"
 
 #define BODY_MAX 1024
@@ -102,70 +103,16 @@ escape_html(const char *in, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-enum token_check { TOKEN_OK, TOKEN_MALFORMED, TOKEN_INVALID, TOKEN_EXPIRED };
-
-static enum token_check
-check_token(const struct policy *policy, const char *text, struct unsub_token *token)
-{
-	size_t len = strlen(text);
-
-	if (len == 0 || len > UNSUB_TOKEN_MAX ||
-	    strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != len)
-		return TOKEN_MALFORMED;
-	if (unsub_token_decode(policy->verp_key_table, policy->verp_key_count, text, len, token) <
-	    0)
-		return TOKEN_INVALID;
-	if (time(NULL) - token->issued > (time_t)policy->unsubscribe_token_days * 86400)
-		return TOKEN_EXPIRED;
-	return TOKEN_OK;
-}
-
-/* Suppress and record; 0, or -1 when the store or the spool failed. */
-static int
-unsubscribe(struct endpoint *ep, const struct policy *policy, const struct unsub_token *token)
-{
-	struct suppression_entry entry = { .reason = SUPPRESSION_UNSUBSCRIBE, .time = time(NULL) };
-	struct buf err = BUF_INIT;
-	char name[SPOOL_NAME_MAX];
-	size_t len = 0;
-	char *event;
-	int rc = -1;
-
-	snprintf(entry.address, sizeof(entry.address), "%s", token->rcpt);
-	snprintf(entry.scope, sizeof(entry.scope), "%s", token->stream);
-	event = event_subscription_json(token, policy->event_shape, &len);
-	if (event == NULL)
-		log_error(NULL, "unsubscribe: cannot build the Subscription event");
-	else if (suppression_add(ep->svc->store, &entry, &err) < 0)
-		log_error(NULL, "unsubscribe: %s not recorded: %s", token->rcpt, buf_str(&err));
-	else if (spool_write(ep->svc->spool, event, len, name) < 0)
-		log_error(NULL, "unsubscribe: Subscription event for %s not written: %m",
-		          token->rcpt);
-	else
-		rc = 0;
-	if (rc == 0) {
-		atomic_fetch_add(&ep->unsubscribed, 1);
-		stats_outbound_for(ep->svc, policy, STATS_UNSUBSCRIBED, token->stream, NULL, 1);
-		log_notice(NULL, "unsubscribe: %s from stream \"%s\" topic \"%s\" event=%s",
-		           token->rcpt, token->stream, token->topic, name);
-	}
-	free(event);
-	buf_free(&err);
-	return rc;
-}
-
 static enum MHD_Result
-refuse_token(struct endpoint *ep, struct MHD_Connection *c, enum token_check why, const char *text)
+refuse_token(struct endpoint *ep, struct MHD_Connection *c, enum unsub_check why, const char *text)
 {
 	unsigned long n = atomic_fetch_add(&ep->bad_tokens, 1) + 1;
-	const char *reason = why == TOKEN_MALFORMED ? "malformed"
-	                     : why == TOKEN_EXPIRED ? "expired"
-	                                            : "invalid";
+	const char *reason = unsub_check_name(why);
 
 	stats_bad_token(ep->svc, reason);
 	log_notice(NULL, "unsubscribe: %s token refused (%lu so far): %.40s%s", reason, n, text,
 	           strlen(text) > 40 ? "..." : "");
-	if (why == TOKEN_MALFORMED)
+	if (why == UNSUB_MALFORMED)
 		return page(c, MHD_HTTP_BAD_REQUEST, "Bad unsubscribe link",
 		            "<p>This link is not an unsubscribe link.</p>");
 	return page(c, MHD_HTTP_NOT_FOUND, "Unknown or expired link",
@@ -185,14 +132,14 @@ respond(struct endpoint *ep, struct MHD_Connection *c, const char *url, bool pos
 {
 	struct policy *policy = policy_acquire();
 	struct unsub_token token;
-	enum token_check check;
+	enum unsub_check check;
 	enum MHD_Result rc;
 	char who[600], html[1400];
 
 	if (policy == NULL)
 		return page(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Try again later", "");
-	check = check_token(policy, url + strlen(PREFIX), &token);
-	if (check != TOKEN_OK) {
+	check = unsub_check(policy, url + strlen(PREFIX), &token);
+	if (check != UNSUB_OK) {
 		rc = refuse_token(ep, c, check, url + strlen(PREFIX));
 	} else if (!post) {
 		escape_html(token.rcpt, who, sizeof(who));
@@ -206,10 +153,11 @@ respond(struct endpoint *ep, struct MHD_Connection *c, const char *url, bool pos
 		rc =
 		    page(c, MHD_HTTP_BAD_REQUEST, "Bad request",
 		         "<p>A one-click unsubscribe is a POST of List-Unsubscribe=One-Click.</p>");
-	} else if (unsubscribe(ep, policy, &token) < 0) {
+	} else if (unsub_record(ep->svc, policy, &token, "one-click") < 0) {
 		rc = page(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Try again later",
 		          "<p>Your request could not be recorded just now.</p>");
 	} else {
+		atomic_fetch_add(&ep->unsubscribed, 1);
 		rc = page(c, MHD_HTTP_OK, "Unsubscribed",
 		          "<p>You will not get this mail any more.</p>");
 	}

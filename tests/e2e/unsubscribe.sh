@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 30
+plan 35
 
 read -r mw_port http_port < <(pf_free_ports 2)
 head -c 32 /dev/urandom >"$work/verp.key"
@@ -39,7 +39,8 @@ daemon = { socket = "inet:$mw_port@127.0.0.1"; user = ""; };
 log = { to = "stderr"; level = "info"; };
 inbound = { mode = "off"; };
 streams = ( { name = "newsletters"; bulk = true; } );
-unsubscribe = { url = "https://mail.example.com/u/"; listen = "127.0.0.1:$http_port"; token_days = 30; };
+unsubscribe = { url = "https://mail.example.com/u/"; mailto = "unsubscribe@bounce.example.com";
+  listen = "127.0.0.1:$http_port"; token_days = 30; };
 feedback = { verp_keys = ( { id = 1; file = "$work/verp.key"; } ); };
 events = { spool_dir = "$work/spool"; };
 store = { path = "$work/state.db"; };
@@ -147,6 +148,26 @@ check "list --all follows every page" \
 check "remove takes an address off (exit 1 the second time)" \
 	bash -c "$(declare -f sup); mw='$mw' work='$work'; sup remove user1@example.net && ! sup remove user1@example.net"
 
+# ------------------------------------------ unsubscribe by mail (the mailto: link)
+unsub_mail() { # SUBJECT QID: what the milter answers to a mail to the unsubscribe address
+	printf 'From: carol@example.com\r\nTo: unsubscribe@bounce.example.com\r\nSubject: %s\r\n\r\n\r\n' "$1" >"$work/unsub.eml"
+	/usr/bin/python3 "$top/tests/lib/milter-client.py" "127.0.0.1:$mw_port" --message "$work/unsub.eml" \
+		--client 192.0.2.7 --from carol@example.com --rcpt unsubscribe@bounce.example.com --qid "$2"
+}
+carol=$(token carol@example.com newsletters weekly)
+before=$(events)
+check "a mail to the unsubscribe address with \"unsubscribe TOKEN\" as subject is discarded" \
+	grep -q '^verdict discard' <<<"$(unsub_mail "Re: unsubscribe $carol" UNSUB0001)"
+check "... the recipient is on the stream's suppression list (UNSUBSCRIBE)" \
+	test "$(suppressed carol@example.com)" = "UNSUBSCRIBE newsletters"
+check "... with a Subscription event, as a one-click POST gives" \
+	bash -c "[ \$(find '$work/spool/new' -name '*.json' | wc -l) -eq $((before + 1)) ] && grep -l '\"Subscription\"' '$work'/spool/new/*.json | xargs grep -q 'carol@example.com'"
+before=$(events)
+check "a forged token in the subject: delivered as usual, no event" \
+	bash -c "grep -Eq '^verdict (accept|continue)' <<<\"\$1\" && [ \$(find '$work/spool/new' -name '*.json' | wc -l) -eq $before ]" _ \
+	"$(unsub_mail "unsubscribe ${forged}" UNSUB0002)"
+check "... and logged with the queue ID" \
+	grep -q 'UNSUB0002: unsubscribe mail from=<carol@example.com>: invalid token in the subject; delivered' "$work/log"
 check "mailward is still running" kill -0 "$mw_pid"
 
 if ! done_testing; then
