@@ -109,17 +109,11 @@ tag(json_t *tags, const char *name, const char *value)
 }
 
 static json_t *
-mail_object(const struct conn *conn, const struct msg *msg)
+mail_tags(const struct conn *conn, const struct msg *msg)
 {
-	char stamp[TIMEFMT_ISO8601_LEN];
-	char message_id[MAIL_ID_TEXT];
 	char *from_domain = first_address_domain(msg->common[COMMON_FROM]);
-	json_t *mail, *tags = json_object(), *headers;
-	bool truncated;
+	json_t *tags = json_object();
 
-	timefmt_iso8601(&msg->started, stamp, sizeof(stamp));
-	mail_id_text(&msg->id, message_id);
-	headers = header_array(msg, &truncated);
 	tag(tags, "ses:operation", "SendSmtpEmail");
 	tag(tags, "ses:source-ip", conn->client_ip);
 	tag(tags, "ses:from-domain", from_domain);
@@ -128,6 +122,31 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	tag(tags, "ses:configuration-set", msg->stream);
 	for (size_t i = 0; i < msg->tag_count; i++)
 		add_tag(tags, msg->tags[i].name, msg->tags[i].value);
+	free(from_domain);
+	return tags;
+}
+
+char *
+event_tags_json(const struct conn *conn, const struct msg *msg)
+{
+	json_t *tags = mail_tags(conn, msg);
+	char *text = json_dumps(tags, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(tags);
+	return text;
+}
+
+static json_t *
+mail_object(const struct conn *conn, const struct msg *msg)
+{
+	char stamp[TIMEFMT_ISO8601_LEN];
+	char message_id[MAIL_ID_TEXT];
+	json_t *mail, *tags = mail_tags(conn, msg), *headers;
+	bool truncated;
+
+	timefmt_iso8601(&msg->started, stamp, sizeof(stamp));
+	mail_id_text(&msg->id, message_id);
+	headers = header_array(msg, &truncated);
 	mail = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "timestamp", stamp,
 	                 "source", json_text(msg->sender), "sourceIp", json_text(conn->client_ip),
 	                 "messageId", json_string(message_id), "destination",
@@ -136,7 +155,6 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	                 common_headers(msg), "tags", tags);
 	if (mail != NULL && msg->auth_user != NULL)
 		json_object_set_new(mail, "callerIdentity", json_text(msg->auth_user));
-	free(from_domain);
 	return mail;
 }
 

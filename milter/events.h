@@ -27,6 +27,8 @@
 
 /* One JSON document ending in a newline; caller frees. */
 char *event_send_json(const struct conn *conn, const struct msg *msg, size_t *len);
+/* The Send event's mail.tags as one JSON object (the Message-ID index keeps it). */
+char *event_tags_json(const struct conn *conn, const struct msg *msg);
 /*
  * The Bounce event of a recipient refused because it is on the account's
  * suppression list (bounceSubType OnAccountSuppressionList, as SES says).

@@ -26,6 +26,7 @@
 #include "milter/daemon.h"
 #include "milter/endpoint.h"
 #include "milter/history.h"
+#include "milter/send_log.h"
 #include "milter/resolver.h"
 #include "milter/services.h"
 #include "milter/signals.h"
@@ -326,6 +327,7 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	st->svc.store = store_open(policy->store_path, &err);
 	fatal_if(st->svc.store == NULL, EX_CANTCREAT, "store.path", &err);
 	st->svc.history = history_start(st->svc.store);
+	st->svc.send_log = send_log_start(st->svc.store);
 	if (*policy->unsubscribe_url != '\0') {
 		st->endpoint = endpoint_start(policy->unsubscribe_listen, &st->svc, &err);
 		fatal_if(st->endpoint == NULL && err.len > 0, EX_CONFIG, "unsubscribe endpoint",
@@ -344,6 +346,7 @@ shutdown_daemon(struct daemon_state *st)
 	spool_close(st->svc.spool);
 	endpoint_stop(st->endpoint);
 	history_stop(st->svc.history);
+	send_log_stop(st->svc.send_log);
 	store_close(st->svc.store);
 	dns_resolver_free(st->svc.resolver);
 	daemon_remove_pid_file(st->pid_path, st->pid_fd);

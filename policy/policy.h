@@ -105,6 +105,7 @@ struct policy_stream {
 	bool bulk;
 	long complaint_rate_permille_max;
 	long bounce_rate_permille_max;
+	bool delivery_notifications; /* ask for success DSNs: Delivery events */
 };
 
 /* webhooks: endpoints the dispatcher (mailward events dispatch) posts events to. */
@@ -213,6 +214,7 @@ struct policy {
 	int feedback_complaint_action; /* enum policy_feedback_action */
 	long feedback_max_bytes;
 	bool feedback_suppress;
+	long correlation_days; /* feedback.correlation_days: Message-ID index */
 	struct policy_verp_key *verp_keys;
 	size_t verp_key_count;
 	struct verp_key *verp_key_table; /* the keys alone, for verp_decode() */

@@ -256,6 +256,11 @@ static const struct setting stream_settings[] = {
 	{ "bounce_rate_max", SETTING_INT, S(bounce_rate_permille_max),
 	  "Pause the stream above this bounce rate, per mille (0: never).", .def_int = 50, .min = 0,
 	  .max = 1000 },
+	{ "delivery_notifications", SETTING_BOOL, S(delivery_notifications),
+	  "Ask for success DSNs (each recipient re-added with NOTIFY=SUCCESS,FAILURE,DELAY)\n"
+	  "so that \"delivered\"/\"relayed\" reports come back as Delivery events.\n"
+	  "Costs one DSN per recipient; see the README.",
+	  .def_bool = false },
 	{ NULL },
 };
 
@@ -308,6 +313,11 @@ static const struct setting feedback_settings[] = {
 	  "Put addresses that bounced permanently or complained on the account's\n"
 	  "suppression list.",
 	  .def_bool = true },
+	{ "correlation_days", SETTING_INT, P(correlation_days),
+	  "Days the Message-ID of each sent message is kept (in the store), so\n"
+	  "feedback without a bounce-address token (most complaints, DSNs from\n"
+	  "servers that rewrite the envelope) still finds its message.  0: none kept.",
+	  .def_int = 7, .min = 0, .max = 365 },
 	{ "verp_keys", SETTING_GROUP_LIST, P(verp_keys),
 	  "Secrets of bounce-address tokens.  The first makes new tokens; all are\n"
 	  "accepted, so a key can be rotated by adding a new one first.",
