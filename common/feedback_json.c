@@ -358,14 +358,19 @@ iso_millis(const char *text)
 	return (long long)timegm(&tm) * 1000 + ms;
 }
 
-/* SES's processingTimeMillis: from the send (the caller's mail.timestamp) to the report. */
+/*
+ * SES's processingTimeMillis: from the send (the caller's mail.timestamp)
+ * to the report's Date.  A Date has whole seconds, so a report written in
+ * the second of the send may seem to precede it: that is 0.
+ */
 static void
 set_processing_time(json_t *d, const struct feedback_mail *mail, const char *when)
 {
 	long long sent = iso_millis(mail != NULL ? mail->timestamp : NULL), done = iso_millis(when);
 
-	if (sent > 0 && done >= sent)
-		json_object_set_new(d, "processingTimeMillis", json_integer(done - sent));
+	if (sent > 0 && done > sent - 1000)
+		json_object_set_new(d, "processingTimeMillis",
+		                    json_integer(done > sent ? done - sent : 0));
 }
 
 static json_t *
