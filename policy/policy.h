@@ -124,7 +124,8 @@ struct policy_webhook {
 	long retry_max_ms;
 	bool tls_verify;
 	long timeout;
-	struct dkim_key key; /* signing_key, loaded with the snapshot */
+	bool confirm_subscription; /* SNS SubscriptionConfirmation handshake first */
+	struct dkim_key key;       /* signing_key, loaded with the snapshot */
 };
 
 struct policy {

@@ -400,6 +400,11 @@ static const struct setting webhook_settings[] = {
 	  "Verify the endpoint's TLS certificate and host name.", .def_bool = true },
 	{ "timeout", SETTING_INT, W(timeout), "Seconds one POST may take.", .def_int = 15, .min = 1,
 	  .max = 600 },
+	{ "confirm_subscription", SETTING_BOOL, W(confirm_subscription),
+	  "Begin with SNS's SubscriptionConfirmation handshake: no event is sent\n"
+	  "until the endpoint answers it with a 2xx status (recorded in\n"
+	  "events.spool_dir/webhook/NAME/confirmed; a new topic_arn asks again).",
+	  .def_bool = false },
 	{ NULL },
 };
 
