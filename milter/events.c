@@ -13,6 +13,10 @@
 #include "common/xalloc.h"
 #include "milter/events.h"
 
+#define EVENT_MAX_BYTES        (256 * 1024) /* with the newline, at most */
+#define EVENT_MAX_VALUE        2048
+#define EVENT_MAX_DESTINATIONS 50
+
 /* A JSON string from outside text, repaired if it is not valid UTF-8. */
 static json_t *
 json_text(const char *s)
@@ -158,6 +162,48 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	return mail;
 }
 
+/* A string value cut to at most max bytes, on a UTF-8 character boundary. */
+static void
+cap_string(json_t *value, size_t max)
+{
+	const char *s = json_string_value(value);
+	size_t len = json_string_length(value);
+
+	if (s == NULL || len <= max)
+		return;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	json_string_setn(value, s, max);
+}
+
+/*
+ * Like SES, an event never passes EVENT_MAX_BYTES.  Step by step: the
+ * headers go (headersTruncated), then common header values are cut, then
+ * the destination keeps its first EVENT_MAX_DESTINATIONS.
+ */
+static void
+event_shrink(json_t *event, int step)
+{
+	json_t *mail = json_object_get(event, "mail"), *value, *item;
+	const char *key;
+	size_t i;
+
+	if (step == 0 && json_object_get(mail, "headers") != NULL) {
+		json_object_set_new(mail, "headers", json_array());
+		json_object_set_new(mail, "headersTruncated", json_true());
+	} else if (step == 1) {
+		json_object_foreach(json_object_get(mail, "commonHeaders"), key, value)
+		{
+			cap_string(value, EVENT_MAX_VALUE);
+			json_array_foreach(value, i, item) cap_string(item, EVENT_MAX_VALUE);
+		}
+	} else if (step == 2) {
+		value = json_object_get(mail, "destination");
+		while (json_array_size(value) > EVENT_MAX_DESTINATIONS)
+			json_array_remove(value, json_array_size(value) - 1);
+	}
+}
+
 /* The document as one line with a newline; NULL if jansson failed. Takes event. */
 static char *
 finish_document(json_t *event, size_t *len)
@@ -167,6 +213,11 @@ finish_document(json_t *event, size_t *len)
 	if (event == NULL)
 		return NULL;
 	text = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	for (int step = 0; text != NULL && strlen(text) >= EVENT_MAX_BYTES && step < 3; step++) {
+		free(text);
+		event_shrink(event, step);
+		text = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	}
 	json_decref(event);
 	if (text == NULL)
 		return NULL;

@@ -14,8 +14,11 @@
  * commonHeaders.messageId.  Bounces and complaints about the message carry
  * the same messageId, recovered from the bounce-address token.  tags carry
  * the auto-tags SES adds (ses:operation, ses:source-ip, ses:from-domain,
- * ses:caller-identity) and mailward:queue-id.  With events.shape = "notification" the type key is
- * "notificationType" instead of "eventType".
+ * ses:caller-identity) and mailward:queue-id.  mail.headers stop at
+ * events.max_header_bytes (default 10 KB, as SES: headersTruncated), and a
+ * document never reaches 256 KB: past it, mail.headers are dropped, then
+ * common header values cut to 2 KB, then destination kept to 50.  With events.shape =
+ * "notification" the type key is "notificationType" instead of "eventType".
  */
 #ifndef MW_EVENTS_H
 #define MW_EVENTS_H

@@ -348,8 +348,9 @@ static const struct setting events_settings[] = {
 	  "(notificationType).",
 	  .def_string = "event", .choices = shape_choices },
 	{ "max_header_bytes", SETTING_INT, P(max_header_bytes),
-	  "Headers copied into an event, at most; beyond it headersTruncated is true.",
-	  .def_int = 16384, .min = 0, .max = 1048576 },
+	  "Headers copied into an event, at most (SES: 10 KB); beyond it\n"
+	  "headersTruncated is true.  An event never reaches 256 KB whatever this says.",
+	  .def_int = 10240, .min = 0, .max = 1048576 },
 	{ NULL },
 };
 
