@@ -160,19 +160,31 @@ index_message(const struct services *svc, const struct conn *conn, const struct 
  * recipient is deleted and added again with NOTIFY (the milter protocol
  * cannot change a recipient's parameters in place).  The DSNs come back to
  * the VERP address and become Delivery events (feedback_in.h).  Whatever
- * NOTIFY the client gave is replaced.  True when it asked.
+ * NOTIFY the client gave is replaced; ORCPT names the address as the
+ * client gave it, so reports keep their Original-Recipient.  True when it
+ * asked.
  */
 static bool
 request_delivery_notices(struct msg *msg)
 {
 	const struct policy_stream *stream = control_stream(msg);
+	struct buf args = BUF_INIT;
 
 	if (stream == NULL || !stream->delivery_notifications)
 		return false;
 	for (size_t i = 0; i < msg->rcpt_count; i++) {
+		buf_puts(&args, "NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=rfc822;");
+		/* xtext (RFC 3461): '+', '=' and anything outside 33-126 as +HH */
+		for (const unsigned char *p = (const unsigned char *)msg->rcpts[i]; *p; p++)
+			if (*p < 33 || *p > 126 || *p == '+' || *p == '=')
+				buf_printf(&args, "+%02X", *p);
+			else
+				buf_append(&args, p, 1);
 		edit_delete_rcpt(msg, msg->rcpts[i]);
-		edit_add_rcpt(msg, msg->rcpts[i], "NOTIFY=SUCCESS,FAILURE,DELAY");
+		edit_add_rcpt(msg, msg->rcpts[i], buf_str(&args));
+		buf_reset(&args);
 	}
+	buf_free(&args);
 	return true;
 }
 

@@ -215,9 +215,9 @@ import json, sys
 for l in sys.stdin:
     print(json.loads(l)["queue_id"])'); do postcat -c "$PF_DIR" -e -q "$q"; done
 }
-check "... Postfix has the recipient again with NOTIFY=SUCCESS,FAILURE,DELAY, the original cancelled" \
+check "... Postfix has the recipient again with NOTIFY=SUCCESS,FAILURE,DELAY and ORCPT, the original cancelled" \
 	wait_until 10 bash -c "$(declare -f held_queue_file); held_queue_file | tr '\n' ' ' |
-		grep -q 'canceled_recipient: held@example.net .*notify_flags=14 original_recipient: held@example.net recipient: held@example.net'"
+		grep -q 'canceled_recipient: held@example.net named_attribute: notify_flags=14 named_attribute: dsn_orig_rcpt=rfc822;held@example.net original_recipient: held@example.net recipient: held@example.net'"
 # Postfix 3.7 sends success DSNs only for messages where the client itself
 # asked for one (qmgr's per-message flag is not set by recipients a milter
 # adds; see README), so the round trip is shown with a client asking
