@@ -166,6 +166,7 @@ struct feedback_mail {
 	size_t destination_count;
 	const char *stream;
 	const char *correlation; /* "verp", "message-id"; NULL: "none" */
+	const char *tags_json;   /* the Send event's mail.tags (a JSON object), or NULL */
 };
 
 enum feedback_shape {

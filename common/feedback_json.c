@@ -192,16 +192,30 @@ common_headers(const struct feedback_original *o)
 	return common;
 }
 
+/* The Send event's tags, when the caller has them; else an empty object. */
+static json_t *
+sent_tags(const struct feedback_mail *mail)
+{
+	json_t *tags = mail != NULL && mail->tags_json != NULL
+	                   ? json_loads(mail->tags_json, JSON_REJECT_DUPLICATES, NULL)
+	                   : NULL;
+
+	if (tags != NULL && json_is_object(tags))
+		return tags;
+	json_decref(tags);
+	return json_object();
+}
+
 static json_t *
 mail_tags(const struct feedback *fb, const struct feedback_mail *mail)
 {
-	json_t *tags = json_object();
+	json_t *tags = sent_tags(mail);
 	const char *stream = mail != NULL && mail->stream != NULL ? mail->stream : fb->orig.stream;
 	const char *set = fb->orig.configuration_set != NULL ? fb->orig.configuration_set : stream;
 	const char *correlation =
 	    mail != NULL && mail->correlation != NULL ? mail->correlation : "none";
 
-	if (set != NULL)
+	if (set != NULL && json_object_get(tags, "ses:configuration-set") == NULL)
 		json_object_set_new(tags, "ses:configuration-set",
 		                    json_pack("[o]", json_text(set)));
 	if (fb->orig.feedback_id != NULL)
@@ -327,8 +341,41 @@ group_recipients(const struct feedback *fb, struct group g, size_t max_rcpts,
 	return array;
 }
 
+/* Milliseconds since the epoch of an ISO 8601 UTC time as events write it; -1 if not one. */
+static long long
+iso_millis(const char *text)
+{
+	struct tm tm = { 0 };
+	int ms = 0, n = 0;
+
+	if (text == NULL || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+	                           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+		return -1;
+	if (text[n] == '.' && sscanf(text + n + 1, "%3d", &ms) != 1)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (long long)timegm(&tm) * 1000 + ms;
+}
+
+/*
+ * SES's processingTimeMillis: from the send (the caller's mail.timestamp)
+ * to the report's Date.  A Date has whole seconds, so a report written in
+ * the second of the send may seem to precede it: that is 0.
+ */
+static void
+set_processing_time(json_t *d, const struct feedback_mail *mail, const char *when)
+{
+	long long sent = iso_millis(mail != NULL ? mail->timestamp : NULL), done = iso_millis(when);
+
+	if (sent > 0 && done > sent - 1000)
+		json_object_set_new(d, "processingTimeMillis",
+		                    json_integer(done > sent ? done - sent : 0));
+}
+
 static json_t *
-detail_object(const struct feedback *fb, struct group g, size_t max_rcpts, const char *when)
+detail_object(const struct feedback *fb, const struct feedback_mail *mail, struct group g,
+              size_t max_rcpts, const char *when)
 {
 	const struct feedback_rcpt *first;
 	json_t *rcpts = group_recipients(fb, g, max_rcpts, &first);
@@ -355,6 +402,7 @@ detail_object(const struct feedback *fb, struct group g, size_t max_rcpts, const
 		json_object_set_new(d, "recipients", rcpts);
 		if (first != NULL)
 			set_text(d, "smtpResponse", first->diagnostic);
+		set_processing_time(d, mail, when);
 		break;
 	case GROUP_COMPLAINT:
 		json_object_set_new(d, "complainedRecipients", rcpts);
@@ -391,7 +439,7 @@ event_dump(const struct feedback *fb, const struct feedback_mail *mail, enum fee
 	json_object_set_new(event, type_key, json_string(type_names[g.kind]));
 	json_object_set_new(event, "mail", mail_object(fb, mail, with_headers));
 	json_object_set_new(event, detail_keys[g.kind],
-	                    detail_object(fb, g, max_rcpts, event_time(fb, now)));
+	                    detail_object(fb, mail, g, max_rcpts, event_time(fb, now)));
 	text = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(event);
 	return text;

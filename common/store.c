@@ -90,8 +90,24 @@ static const char upgrade_to_v3[] = "CREATE TABLE suppression ("
                                     ") WITHOUT ROWID;"
                                     "CREATE INDEX suppression_time ON suppression(time);";
 
+/*
+ * Version 4: the index of recent Send events by Message-ID (send_index.h),
+ * pruned by time.
+ */
+static const char upgrade_to_v4[] = "CREATE TABLE send_index ("
+                                    "  message_id TEXT PRIMARY KEY,"
+                                    "  mail_id TEXT NOT NULL,"
+                                    "  time INTEGER NOT NULL,"
+                                    "  timestamp TEXT NOT NULL,"
+                                    "  source TEXT NOT NULL,"
+                                    "  destination TEXT NOT NULL,"
+                                    "  stream TEXT NOT NULL,"
+                                    "  tags TEXT NOT NULL"
+                                    ") WITHOUT ROWID;"
+                                    "CREATE INDEX send_index_time ON send_index(time);";
+
 /* upgrades[i] takes a file from version i + 1 to i + 2. */
-static const char *const upgrades[] = { upgrade_to_v2, upgrade_to_v3 };
+static const char *const upgrades[] = { upgrade_to_v2, upgrade_to_v3, upgrade_to_v4 };
 
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == STORE_SCHEMA_VERSION - 1,
                "one upgrade step per schema version after the first");

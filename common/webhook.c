@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -59,7 +60,11 @@ sns_string_to_sign(const struct sns_signed_fields *f, struct buf *out)
 	add_field(out, "MessageId", f->message_id);
 	if (f->subject != NULL)
 		add_field(out, "Subject", f->subject);
+	if (f->subscribe_url != NULL)
+		add_field(out, "SubscribeURL", f->subscribe_url);
 	add_field(out, "Timestamp", f->timestamp);
+	if (f->token != NULL)
+		add_field(out, "Token", f->token);
 	add_field(out, "TopicArn", f->topic_arn);
 	add_field(out, "Type", f->type);
 }
@@ -221,5 +226,104 @@ out:
 	buf_free(&message);
 	buf_free(&to_sign);
 	buf_free(&signature);
+	return rc;
+}
+
+/* ------------------------------------------------ SubscriptionConfirmation */
+
+static void
+hex_random(char *out, size_t bytes)
+{
+	unsigned char rnd[64];
+
+	if (bytes > sizeof(rnd) || getrandom(rnd, bytes, 0) != (ssize_t)bytes)
+		log_panic("no random bytes for a subscription token");
+	for (size_t i = 0; i < bytes; i++)
+		sprintf(out + 2 * i, "%02x", rnd[i]);
+}
+
+/* A random (version 4) UUID: a handshake is not an event, nothing to derive it from. */
+static void
+random_uuid(char out[SNS_UUID_LEN + 1])
+{
+	char hex[33];
+	char *p = out;
+
+	hex_random(hex, 16);
+	hex[12] = '4';
+	hex[16] = "89ab"[hex[16] % 4];
+	for (int i = 0; i < 32; i++) {
+		if (i == 8 || i == 12 || i == 16 || i == 20)
+			*p++ = '-';
+		*p++ = hex[i];
+	}
+	*p = '\0';
+}
+
+/* The endpoint's URL with SNS's query: Action, TopicArn (escaped) and Token. */
+static void
+subscribe_url(const char *url, const char *topic_arn, const char *token, struct buf *out)
+{
+	buf_printf(out, "%s%sAction=ConfirmSubscription&TopicArn=", url,
+	           strchr(url, '?') != NULL ? "&" : "?");
+	for (const char *p = topic_arn; *p; p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-_.~", *p) != NULL)
+			buf_printf(out, "%c", *p);
+		else
+			buf_printf(out, "%%%02X", (unsigned char)*p);
+	buf_printf(out, "&Token=%s", token);
+}
+
+int
+sns_subscription_confirmation(const struct sns_topic *topic, const char *url, struct buf *body,
+                              char message_id[SNS_UUID_LEN + 1], struct buf *err)
+{
+	struct buf message = BUF_INIT, to_sign = BUF_INIT, signature = BUF_INIT, link = BUF_INIT;
+	char timestamp[TIMEFMT_ISO8601_LEN], token[129];
+	struct timespec now;
+	json_t *doc;
+	char *text;
+	int rc = -1;
+
+	random_uuid(message_id);
+	hex_random(token, 64);
+	clock_gettime(CLOCK_REALTIME, &now);
+	timefmt_iso8601(&now, timestamp, sizeof(timestamp));
+	subscribe_url(url, topic->topic_arn, token, &link);
+	buf_printf(&message,
+	           "You have chosen to subscribe to the topic %s.\nTo confirm the subscription, "
+	           "answer this message with a 2xx status (mailward does not serve SubscribeURL).",
+	           topic->topic_arn);
+	sns_string_to_sign(&(struct sns_signed_fields){ .message = buf_str(&message),
+	                                                .message_id = message_id,
+	                                                .subscribe_url = buf_str(&link),
+	                                                .timestamp = timestamp,
+	                                                .token = token,
+	                                                .topic_arn = topic->topic_arn,
+	                                                .type = "SubscriptionConfirmation" },
+	                   &to_sign);
+	if (sign_base64(topic->key, &to_sign, &signature, err) == 0) {
+		doc = json_object();
+		set_string(doc, "Type", "SubscriptionConfirmation");
+		set_string(doc, "MessageId", message_id);
+		set_string(doc, "Token", token);
+		set_string(doc, "TopicArn", topic->topic_arn);
+		set_string(doc, "Message", buf_str(&message));
+		set_string(doc, "SubscribeURL", buf_str(&link));
+		set_string(doc, "Timestamp", timestamp);
+		set_string(doc, "SignatureVersion", "2");
+		set_string(doc, "Signature", buf_str(&signature));
+		set_string(doc, "SigningCertURL", topic->signing_cert_url);
+		text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		buf_puts(body, text);
+		free(text);
+		json_decref(doc);
+		rc = 0;
+	}
+	buf_free(&message);
+	buf_free(&to_sign);
+	buf_free(&signature);
+	buf_free(&link);
 	return rc;
 }

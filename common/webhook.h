@@ -20,6 +20,15 @@
  * Signature is SignatureVersion 2: base64 RSA-SHA256 (PKCS #1 v1.5) over
  * SNS's string to sign for a Notification, "NAME\nVALUE\n" for Message,
  * MessageId, Subject, Timestamp, TopicArn and Type in that order.
+ *
+ * Before its first Notification an endpoint may get SNS's handshake, a
+ * SubscriptionConfirmation: { "Type", "MessageId" (random), "Token",
+ * "TopicArn", "Message", "SubscribeURL", "Timestamp", "SignatureVersion",
+ * "Signature", "SigningCertURL" }, signed over Message, MessageId,
+ * SubscribeURL, Timestamp, Token, TopicArn and Type.  mailward serves no
+ * SubscribeURL: it is the endpoint's own URL with Action, TopicArn and
+ * Token added, for the record; a 2xx answer to the POST is what confirms
+ * (common/webhook_dispatch.h).
  */
 #ifndef MW_WEBHOOK_H
 #define MW_WEBHOOK_H
@@ -50,6 +59,8 @@ struct sns_signed_fields {
 	const char *timestamp;
 	const char *topic_arn;
 	const char *type;
+	const char *subscribe_url; /* SubscriptionConfirmation only, else NULL */
+	const char *token;         /* SubscriptionConfirmation only, else NULL */
 };
 
 /* MessageId of the event file NAME (the same for every retry and endpoint). */
@@ -66,5 +77,12 @@ void sns_string_to_sign(const struct sns_signed_fields *f, struct buf *out);
 int sns_notification(const struct sns_topic *topic, const char *event_name, const char *event,
                      size_t len, struct buf *body, char message_id[SNS_UUID_LEN + 1],
                      struct buf *err);
+
+/*
+ * A SubscriptionConfirmation for the endpoint at url, into body; its
+ * MessageId into message_id.  0, or -1 with a reason in err.
+ */
+int sns_subscription_confirmation(const struct sns_topic *topic, const char *url, struct buf *body,
+                                  char message_id[SNS_UUID_LEN + 1], struct buf *err);
 
 #endif

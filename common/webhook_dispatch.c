@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "common/spool.h"
+#include "common/timefmt.h"
 #include "common/webhook_dispatch.h"
 #include "common/xalloc.h"
 
@@ -43,6 +44,9 @@ struct endpoint_state {
 	const struct webhook_endpoint *ep;
 	CURL *curl;
 	int done_fd, redrive_fd, dead_fd;
+	int state_fd;        /* SPOOL/webhook/E */
+	bool confirmed;      /* no handshake needed, or it was answered */
+	unsigned handshakes; /* unanswered SubscriptionConfirmations in a row */
 	struct retry *retries;
 	size_t retry_count;
 	long long hold_until_ms;          /* unreachable: wait for the oldest event's retry */
@@ -224,13 +228,15 @@ endpoint_curl(const struct webhook_endpoint *ep, char error[CURL_ERROR_SIZE])
 }
 
 static struct curl_slist *
-sns_headers(const struct webhook_endpoint *ep, const char *message_id)
+sns_headers(const struct webhook_endpoint *ep, const char *type, const char *message_id)
 {
 	struct curl_slist *h = NULL;
 	char *line;
 
 	h = curl_slist_append(h, "Content-Type: text/plain; charset=UTF-8");
-	h = curl_slist_append(h, "x-amz-sns-message-type: Notification");
+	line = xasprintf("x-amz-sns-message-type: %s", type);
+	h = curl_slist_append(h, line);
+	free(line);
 	line = xasprintf("x-amz-sns-message-id: %s", message_id);
 	h = curl_slist_append(h, line);
 	free(line);
@@ -244,13 +250,33 @@ sns_headers(const struct webhook_endpoint *ep, const char *message_id)
 	return h;
 }
 
+/* POST body as an SNS message of that type; the HTTP status in *status. */
+static CURLcode
+post(struct endpoint_state *es, const char *type, const char *message_id, const struct buf *body,
+     long *status)
+{
+	struct curl_slist *headers = sns_headers(es->ep, type, message_id);
+	CURLcode rc;
+
+	*status = 0;
+	curl_easy_setopt(es->curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(es->curl, CURLOPT_POSTFIELDS, body->data);
+	curl_easy_setopt(es->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+	es->curl_error[0] = '\0';
+	rc = curl_easy_perform(es->curl);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(es->curl, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_setopt(es->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	return rc;
+}
+
 /* POST one event to one endpoint. */
 static enum attempt_result
 attempt(struct endpoint_state *es, int dirfd, const char *name)
 {
 	struct buf err = BUF_INIT, body = BUF_INIT;
 	char message_id[SNS_UUID_LEN + 1];
-	struct curl_slist *headers;
 	enum attempt_result result;
 	long status = 0;
 	size_t len;
@@ -266,14 +292,7 @@ attempt(struct endpoint_state *es, int dirfd, const char *name)
 		buf_free(&body);
 		return ATTEMPT_UNUSABLE;
 	}
-	headers = sns_headers(es->ep, message_id);
-	curl_easy_setopt(es->curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(es->curl, CURLOPT_POSTFIELDS, body.data);
-	curl_easy_setopt(es->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
-	es->curl_error[0] = '\0';
-	rc = curl_easy_perform(es->curl);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(es->curl, CURLINFO_RESPONSE_CODE, &status);
+	rc = post(es, "Notification", message_id, &body, &status);
 	if (rc != CURLE_OK) {
 		log_warning(NULL, "webhook %s: event %s: %s", es->ep->name, name,
 		            es->curl_error[0] != '\0' ? es->curl_error : curl_easy_strerror(rc));
@@ -287,8 +306,6 @@ attempt(struct endpoint_state *es, int dirfd, const char *name)
 		         message_id);
 		result = ATTEMPT_DELIVERED;
 	}
-	curl_easy_setopt(es->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
 	free(event);
 	buf_free(&body);
 	buf_free(&err);
@@ -445,6 +462,99 @@ note_due(struct webhook_dispatcher *d, long long due_ms)
 		d->next_due_ms = due_ms;
 }
 
+/* ----------------------------------------------- the subscription handshake */
+
+#define CONFIRMED_FILE "confirmed"
+
+/* Did this endpoint confirm a subscription to its topic (SPOOL/webhook/E/confirmed)? */
+static bool
+confirmation_recorded(const struct endpoint_state *es)
+{
+	char text[4096];
+	int fd = openat(es->state_fd, CONFIRMED_FILE, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+	size_t arn = strlen(es->ep->topic.topic_arn);
+
+	close_fd(fd);
+	if (n < 0)
+		return false;
+	text[n] = '\0';
+	return (size_t)n > arn && strncmp(text, es->ep->topic.topic_arn, arn) == 0 &&
+	       text[arn] == '\n';
+}
+
+static void
+confirmation_record(const struct endpoint_state *es, const char *message_id)
+{
+	char stamp[TIMEFMT_ISO8601_LEN];
+	struct timespec now;
+	char *text;
+	int fd = openat(es->state_fd, "." CONFIRMED_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	                0640);
+	bool ok;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	timefmt_iso8601(&now, stamp, sizeof(stamp));
+	text = xasprintf("%s\n%s %s\n", es->ep->topic.topic_arn, stamp, message_id);
+	ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) && fsync(fd) == 0;
+	ok = close_fd(fd) == 0 && ok &&
+	     renameat(es->state_fd, "." CONFIRMED_FILE, es->state_fd, CONFIRMED_FILE) == 0;
+	if (!ok) /* it is asked again at the next start: harmless */
+		log_warning(NULL, "webhook %s: confirmation not recorded: %s", es->ep->name,
+		            strerror(errno));
+	free(text);
+}
+
+/* POST a SubscriptionConfirmation; true when the endpoint answered 2xx. */
+static bool
+handshake(struct endpoint_state *es)
+{
+	struct buf body = BUF_INIT, err = BUF_INIT;
+	char message_id[SNS_UUID_LEN + 1];
+	long status = 0;
+	CURLcode rc = CURLE_OK;
+
+	if (sns_subscription_confirmation(&es->ep->topic, es->ep->url, &body, message_id, &err) < 0)
+		log_error(NULL, "webhook %s: SubscriptionConfirmation not made: %s", es->ep->name,
+		          buf_str(&err));
+	else
+		rc = post(es, "SubscriptionConfirmation", message_id, &body, &status);
+	if (rc != CURLE_OK)
+		log_warning(NULL, "webhook %s: SubscriptionConfirmation: %s", es->ep->name,
+		            es->curl_error[0] != '\0' ? es->curl_error : curl_easy_strerror(rc));
+	else if (status >= 200 && status <= 299)
+		es->confirmed = true;
+	else if (status != 0)
+		log_warning(NULL, "webhook %s: SubscriptionConfirmation: HTTP status %ld",
+		            es->ep->name, status);
+	if (es->confirmed) {
+		log_info(NULL, "webhook %s: subscription to %s confirmed (MessageId %s)",
+		         es->ep->name, es->ep->topic.topic_arn, message_id);
+		confirmation_record(es, message_id);
+	}
+	buf_free(&body);
+	buf_free(&err);
+	return es->confirmed;
+}
+
+/* May events go to this endpoint?  If not, when to ask again is noted. */
+static bool
+subscribed(struct webhook_dispatcher *d, struct endpoint_state *es, long long now)
+{
+	if (es->confirmed)
+		return true;
+	if (es->hold_until_ms <= now && handshake(es)) {
+		es->handshakes = 0;
+		es->hold_until_ms = 0;
+		return true;
+	}
+	if (es->hold_until_ms <= now)
+		es->hold_until_ms =
+		    clock_ms(CLOCK_MONOTONIC) + backoff_ms(es->ep, ++es->handshakes);
+	note_due(d, es->hold_until_ms);
+	return false;
+}
+
 /* Try the event on one endpoint if it is due; true when the endpoint is finished with it. */
 static bool
 deliver(struct webhook_dispatcher *d, struct endpoint_state *es, int dirfd, const char *name,
@@ -458,6 +568,8 @@ deliver(struct webhook_dispatcher *d, struct endpoint_state *es, int dirfd, cons
 
 	if (r != NULL)
 		r->pass = d->pass;
+	if (!subscribed(d, es, now))
+		return false;
 	if (r != NULL && r->due_ms > now) {
 		note_due(d, r->due_ms);
 		return false;
@@ -573,7 +685,7 @@ endpoint_open(struct webhook_dispatcher *d, struct endpoint_state *es,
 	int webhook_fd = -1, ep_fd = -1, dead_fd = -1;
 
 	es->ep = ep;
-	es->done_fd = es->redrive_fd = es->dead_fd = -1;
+	es->done_fd = es->redrive_fd = es->dead_fd = es->state_fd = -1;
 	if (!webhook_valid_name(ep->name)) {
 		buf_printf(err, "webhook name \"%s\" cannot name a directory", ep->name);
 		return -1;
@@ -585,8 +697,9 @@ endpoint_open(struct webhook_dispatcher *d, struct endpoint_state *es,
 	    (dead_fd = open_path_dir(d->dir, "dead", err)) >= 0)
 		es->dead_fd = open_subdir(dead_fd, ep->name, err, "dead");
 	close_fd(webhook_fd);
-	close_fd(ep_fd);
 	close_fd(dead_fd);
+	es->state_fd = ep_fd;
+	es->confirmed = !ep->confirm_subscription || (ep_fd >= 0 && confirmation_recorded(es));
 	return es->dead_fd < 0 ? -1 : 0;
 }
 
@@ -596,6 +709,7 @@ endpoint_close(struct endpoint_state *es)
 	close_fd(es->done_fd);
 	close_fd(es->redrive_fd);
 	close_fd(es->dead_fd);
+	close_fd(es->state_fd);
 	if (es->curl != NULL)
 		curl_easy_cleanup(es->curl);
 	free(es->retries);

@@ -20,6 +20,14 @@
  * Delivery is at least once: a crash between an endpoint's answer and the
  * marker resends that event with the same MessageId.
  *
+ * An endpoint with confirm_subscription gets nothing until it has
+ * confirmed: first a SubscriptionConfirmation (common/webhook.h) is POSTed,
+ * and a 2xx answer confirms.  The confirmation is kept in
+ * SPOOL/webhook/E/confirmed (the TopicArn and the time), so it happens once
+ * per endpoint and topic; a new topic_arn asks again.  Until then the
+ * handshake is retried with the endpoint's backoff and its events wait in
+ * new/ (they count no attempts, so none becomes a dead letter for it).
+ *
  * A failed POST is retried after retry_min_ms, doubling each time up to
  * retry_max_ms, each delay drawn between half and all of it (jitter, so
  * that many events do not retry together).  After max_attempts attempts,
@@ -48,6 +56,7 @@ struct webhook_endpoint {
 	long retry_max_ms;
 	long timeout_seconds;
 	bool tls_verify;
+	bool confirm_subscription; /* SubscriptionConfirmation before the first event */
 };
 
 struct webhook_dispatcher;

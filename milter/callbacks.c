@@ -26,7 +26,8 @@
 #include "milter/verdict.h"
 
 #define MAILWARD_ACTIONS                                                                           \
-	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGFROM | SMFIF_QUARANTINE | SMFIF_DELRCPT)
+	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGFROM | SMFIF_QUARANTINE | SMFIF_DELRCPT |        \
+	 SMFIF_ADDRCPT_PAR)
 
 static const struct services *services;
 

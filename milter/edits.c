@@ -51,6 +51,12 @@ edit_delete_rcpt(struct msg *msg, const char *rcpt)
 	edit_push(msg, EDIT_DELETE_RCPT, rcpt, NULL, 0);
 }
 
+void
+edit_add_rcpt(struct msg *msg, const char *rcpt, const char *esmtp_args)
+{
+	edit_push(msg, EDIT_ADD_RCPT, rcpt, esmtp_args, 0);
+}
+
 /* Header values go with their leading space only if the MTA agreed. */
 static char *
 milter_value(const char *value, bool leadspc)
@@ -80,6 +86,12 @@ edit_apply(SMFICTX *ctx, const struct edit *e, bool leadspc)
 		free(arg);
 		return r;
 	}
+	case EDIT_ADD_RCPT: {
+		char *arg = xasprintf("<%s>", e->name);
+		int r = smfi_addrcpt_par(ctx, arg, e->value);
+		free(arg);
+		return r;
+	}
 	}
 	return MI_FAILURE;
 }
@@ -95,8 +107,8 @@ by_index_descending(const void *a, const void *b)
 static void
 apply_one(SMFICTX *ctx, const struct edit *e, bool leadspc, struct buf *err, int *result)
 {
-	static const char *const what[] = { "add header", "insert header", "delete header",
-		                            "change sender", "delete recipient" };
+	static const char *const what[] = { "add header",    "insert header",    "delete header",
+		                            "change sender", "delete recipient", "add recipient" };
 
 	if (edit_apply(ctx, e, leadspc) != MI_SUCCESS) {
 		buf_printf(err, "MTA refused to %s %s; ", what[e->kind], e->name);
@@ -129,7 +141,8 @@ edits_apply(SMFICTX *ctx, const struct msg *msg, bool leadspc, struct buf *err)
 			apply_one(ctx, &msg->edits[i], leadspc, err, &result);
 	for (size_t i = 0; i < msg->edit_count; i++)
 		if (msg->edits[i].kind == EDIT_ADD_HEADER ||
-		    msg->edits[i].kind == EDIT_SET_SENDER || msg->edits[i].kind == EDIT_DELETE_RCPT)
+		    msg->edits[i].kind == EDIT_SET_SENDER ||
+		    msg->edits[i].kind == EDIT_DELETE_RCPT || msg->edits[i].kind == EDIT_ADD_RCPT)
 			apply_one(ctx, &msg->edits[i], leadspc, err, &result);
 	return result;
 }

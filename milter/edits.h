@@ -26,6 +26,7 @@ enum edit_kind {
 	EDIT_DELETE_HEADER, /* the index-th (1-based) field of that name */
 	EDIT_SET_SENDER,    /* the envelope sender */
 	EDIT_DELETE_RCPT,   /* an envelope recipient */
+	EDIT_ADD_RCPT,      /* an envelope recipient, with ESMTP parameters in value */
 };
 
 struct edit {
@@ -40,6 +41,8 @@ void edit_insert_header(struct msg *msg, const char *name, const char *value);
 void edit_delete_header(struct msg *msg, const char *name, int index);
 void edit_set_sender(struct msg *msg, const char *sender);
 void edit_delete_rcpt(struct msg *msg, const char *rcpt);
+/* Applied in the order queued, with deletions: delete first to re-add an address. */
+void edit_add_rcpt(struct msg *msg, const char *rcpt, const char *esmtp_args);
 
 /* 0, or -1 with what the MTA refused in err. */
 int edits_apply(SMFICTX *ctx, const struct msg *msg, bool leadspc, struct buf *err);

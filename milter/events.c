@@ -14,6 +14,10 @@
 #include "milter/events.h"
 #include "policy/streams.h"
 
+#define EVENT_MAX_BYTES        (256 * 1024) /* with the newline, at most */
+#define EVENT_MAX_VALUE        2048
+#define EVENT_MAX_DESTINATIONS 50
+
 /* A JSON string from outside text, repaired if it is not valid UTF-8. */
 static json_t *
 json_text(const char *s)
@@ -122,17 +126,11 @@ stream_tags(json_t *tags, const struct policy_stream *stream)
 }
 
 static json_t *
-mail_object(const struct conn *conn, const struct msg *msg)
+mail_tags(const struct conn *conn, const struct msg *msg)
 {
-	char stamp[TIMEFMT_ISO8601_LEN];
-	char message_id[MAIL_ID_TEXT];
 	char *from_domain = first_address_domain(msg->common[COMMON_FROM]);
-	json_t *mail, *tags = json_object(), *headers;
-	bool truncated;
+	json_t *tags = json_object();
 
-	timefmt_iso8601(&msg->started, stamp, sizeof(stamp));
-	mail_id_text(&msg->id, message_id);
-	headers = header_array(msg, &truncated);
 	tag(tags, "ses:operation", "SendSmtpEmail");
 	tag(tags, "ses:source-ip", conn->client_ip);
 	tag(tags, "ses:from-domain", from_domain);
@@ -142,6 +140,31 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	for (size_t i = 0; i < msg->tag_count; i++)
 		add_tag(tags, msg->tags[i].name, msg->tags[i].value);
 	stream_tags(tags, policy_stream_named(msg->policy, msg->stream));
+	free(from_domain);
+	return tags;
+}
+
+char *
+event_tags_json(const struct conn *conn, const struct msg *msg)
+{
+	json_t *tags = mail_tags(conn, msg);
+	char *text = json_dumps(tags, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(tags);
+	return text;
+}
+
+static json_t *
+mail_object(const struct conn *conn, const struct msg *msg)
+{
+	char stamp[TIMEFMT_ISO8601_LEN];
+	char message_id[MAIL_ID_TEXT];
+	json_t *mail, *tags = mail_tags(conn, msg), *headers;
+	bool truncated;
+
+	timefmt_iso8601(&msg->started, stamp, sizeof(stamp));
+	mail_id_text(&msg->id, message_id);
+	headers = header_array(msg, &truncated);
 	mail = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "timestamp", stamp,
 	                 "source", json_text(msg->sender), "sourceIp", json_text(conn->client_ip),
 	                 "messageId", json_string(message_id), "destination",
@@ -150,8 +173,49 @@ mail_object(const struct conn *conn, const struct msg *msg)
 	                 common_headers(msg), "tags", tags);
 	if (mail != NULL && msg->auth_user != NULL)
 		json_object_set_new(mail, "callerIdentity", json_text(msg->auth_user));
-	free(from_domain);
 	return mail;
+}
+
+/* A string value cut to at most max bytes, on a UTF-8 character boundary. */
+static void
+cap_string(json_t *value, size_t max)
+{
+	const char *s = json_string_value(value);
+	size_t len = json_string_length(value);
+
+	if (s == NULL || len <= max)
+		return;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	json_string_setn(value, s, max);
+}
+
+/*
+ * Like SES, an event never passes EVENT_MAX_BYTES.  Step by step: the
+ * headers go (headersTruncated), then common header values are cut, then
+ * the destination keeps its first EVENT_MAX_DESTINATIONS.
+ */
+static void
+event_shrink(json_t *event, int step)
+{
+	json_t *mail = json_object_get(event, "mail"), *value, *item;
+	const char *key;
+	size_t i;
+
+	if (step == 0 && json_object_get(mail, "headers") != NULL) {
+		json_object_set_new(mail, "headers", json_array());
+		json_object_set_new(mail, "headersTruncated", json_true());
+	} else if (step == 1) {
+		json_object_foreach(json_object_get(mail, "commonHeaders"), key, value)
+		{
+			cap_string(value, EVENT_MAX_VALUE);
+			json_array_foreach(value, i, item) cap_string(item, EVENT_MAX_VALUE);
+		}
+	} else if (step == 2) {
+		value = json_object_get(mail, "destination");
+		while (json_array_size(value) > EVENT_MAX_DESTINATIONS)
+			json_array_remove(value, json_array_size(value) - 1);
+	}
 }
 
 /* The document as one line with a newline; NULL if jansson failed. Takes event. */
@@ -163,6 +227,11 @@ finish_document(json_t *event, size_t *len)
 	if (event == NULL)
 		return NULL;
 	text = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	for (int step = 0; text != NULL && strlen(text) >= EVENT_MAX_BYTES && step < 3; step++) {
+		free(text);
+		event_shrink(event, step);
+		text = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	}
 	json_decref(event);
 	if (text == NULL)
 		return NULL;

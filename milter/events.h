@@ -15,8 +15,11 @@
  * the same messageId, recovered from the bounce-address token.  tags carry
  * the auto-tags SES adds (ses:operation, ses:source-ip, ses:from-domain,
  * ses:caller-identity) and mailward:queue-id, then the message's tags and
- * its stream's (policy streams.tags).  With events.shape = "notification" the type key is
- * "notificationType" instead of "eventType".
+ * its stream's (policy streams.tags).  mail.headers stop at
+ * events.max_header_bytes (default 10 KB, as SES: headersTruncated), and a
+ * document never reaches 256 KB: past it, mail.headers are dropped, then
+ * common header values cut to 2 KB, then destination kept to 50.  With events.shape =
+ * "notification" the type key is "notificationType" instead of "eventType".
  */
 #ifndef MW_EVENTS_H
 #define MW_EVENTS_H
@@ -28,6 +31,8 @@
 
 /* One JSON document ending in a newline; caller frees. */
 char *event_send_json(const struct conn *conn, const struct msg *msg, size_t *len);
+/* The Send event's mail.tags as one JSON object (the Message-ID index keeps it). */
+char *event_tags_json(const struct conn *conn, const struct msg *msg);
 /*
  * The Bounce event of a recipient refused because it is on the account's
  * suppression list (bounceSubType OnAccountSuppressionList, as SES says).

@@ -11,6 +11,7 @@
 
 #include "common/feedback.h"
 #include "common/log.h"
+#include "common/send_index.h"
 #include "common/suppression.h"
 #include "common/timefmt.h"
 #include "common/verp.h"
@@ -78,7 +79,10 @@ struct origin {
 	char mail_id[MAIL_ID_TEXT];
 	const char *stream;
 	const char *correlation;
-	uint32_t rcpt_hash; /* the token's recipient, 0 when it named several */
+	uint32_t rcpt_hash;      /* the token's recipient, 0 when it named several */
+	struct send_record sent; /* the Message-ID index's record, if found */
+	bool indexed;
+	char sent_at[TIMEFMT_ISO8601_LEN]; /* when the token's message was made, or "" */
 };
 
 /* The token of b-TOKEN@domain, or the text itself when it has no such form. */
@@ -99,6 +103,10 @@ try_token(const struct policy *policy, const char *text, struct origin *o)
 	if (verp_decode(policy->verp_key_table, policy->verp_key_count, token, &t) < 0)
 		return false;
 	mail_id_text(&t.mail, o->mail_id);
+	uint64_t ms = mail_id_millis(&t.mail);
+	struct timespec made = { .tv_sec = (time_t)(ms / 1000),
+		                 .tv_nsec = (long)(ms % 1000) * 1000000L };
+	timefmt_iso8601(&made, o->sent_at, sizeof(o->sent_at));
 	o->rcpt_hash = t.rcpt_hash;
 	for (size_t i = 0; i < policy->stream_count; i++)
 		if ((uint16_t)verp_hash(policy->streams[i].name) == t.stream_hash)
@@ -107,21 +115,57 @@ try_token(const struct policy *policy, const char *text, struct origin *o)
 	return true;
 }
 
-/* The recipient (where the bounce came), else a token the report returned. */
+/*
+ * The record the Message-ID index has for the returned Message-ID; with a
+ * token, only one naming the same message (it adds source, destination
+ * and tags the token does not carry).  A store that fails is logged and
+ * read as "not found": the event is still written, partial.
+ */
 static void
-correlate(const struct msg *msg, const struct feedback *fb, struct origin *o)
+try_index(const struct services *svc, const struct msg *msg, const struct feedback *fb,
+          struct origin *o)
+{
+	struct buf err = BUF_INIT;
+	char *key = send_index_key(fb->orig.message_id);
+	int found = key != NULL && svc->store != NULL
+	                ? send_index_find(svc->store, key, &o->sent, &err)
+	                : 0;
+
+	if (found < 0)
+		log_warning(msg->qid, "feedback: Message-ID index lookup failed: %s",
+		            buf_str(&err));
+	if (found == 1 && o->correlation != NULL &&
+	    (o->sent.mail_id == NULL || strcmp(o->sent.mail_id, o->mail_id) != 0))
+		found = 0;
+	if (found == 1) {
+		o->indexed = true;
+		if (o->correlation == NULL) {
+			snprintf(o->mail_id, sizeof(o->mail_id), "%s",
+			         o->sent.mail_id ? o->sent.mail_id : "");
+			o->stream = o->sent.stream;
+			o->correlation = "message-id";
+		}
+	} else {
+		send_record_free(&o->sent);
+	}
+	free(key);
+	buf_free(&err);
+}
+
+/* The recipient (where the bounce came), a token the report returned, the Message-ID. */
+static void
+correlate(const struct services *svc, const struct msg *msg, const struct feedback *fb,
+          struct origin *o)
 {
 	memset(o, 0, sizeof(*o));
-	for (size_t i = 0; i < msg->rcpt_count; i++) {
+	for (size_t i = 0; i < msg->rcpt_count && o->correlation == NULL; i++) {
 		char *address = address_strip_brackets(msg->rcpts[i]);
-		bool ok = try_token(msg->policy, address, o);
+		try_token(msg->policy, address, o);
 		free(address);
-		if (ok)
-			return;
 	}
-	for (size_t i = 0; i < fb->orig.token_count; i++)
-		if (try_token(msg->policy, fb->orig.tokens[i], o))
-			return;
+	for (size_t i = 0; i < fb->orig.token_count && o->correlation == NULL; i++)
+		try_token(msg->policy, fb->orig.tokens[i], o);
+	try_index(svc, msg, fb, o);
 }
 
 /* ------------------------------------------------------------ events, list */
@@ -135,7 +179,16 @@ write_events(const struct services *svc, const struct msg *msg, const struct fee
 		.message_id = o->mail_id[0] ? o->mail_id : NULL,
 		.stream = o->stream,
 		.correlation = o->correlation,
+		.timestamp = o->sent_at[0] ? o->sent_at : NULL,
 	};
+
+	if (o->indexed) {
+		mail.timestamp = o->sent.timestamp;
+		mail.source = o->sent.source;
+		mail.destination = (const char *const *)o->sent.destination;
+		mail.destination_count = o->sent.destination_count;
+		mail.tags_json = o->sent.tags;
+	}
 	size_t n = feedback_event_count(fb);
 
 	for (size_t i = 0; i < n; i++) {
@@ -159,14 +212,23 @@ write_events(const struct services *svc, const struct msg *msg, const struct fee
 
 /*
  * A bounce suppresses an address only when its token proves we sent that
- * message (and, when the token names one recipient, to that address):
- * anyone can send a DSN to a bounce domain, and it must not be a way to
- * silence somebody else's mail.
+ * message (and, when the token names one recipient, to that address), or
+ * the Message-ID index says we sent that message to that address: anyone
+ * can send a DSN to a bounce domain, and it must not be a way to silence
+ * somebody else's mail (a Message-ID is no secret, but only its recipients
+ * have seen it, and they can only silence themselves).
  */
 static bool
 bounce_trusted(const struct origin *o, const char *address)
 {
-	return o->correlation != NULL && (o->rcpt_hash == 0 || o->rcpt_hash == verp_hash(address));
+	if (o->correlation == NULL)
+		return false;
+	if (strcmp(o->correlation, "verp") == 0)
+		return o->rcpt_hash == 0 || o->rcpt_hash == verp_hash(address);
+	for (size_t i = 0; i < o->sent.destination_count; i++)
+		if (strcasecmp(o->sent.destination[i], address) == 0)
+			return true;
+	return false;
 }
 
 /* Permanent bounces and complaints onto the account's list; how many. */
@@ -265,7 +327,7 @@ feedback_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 		feedback_free(&fb);
 		return SMFIS_ACCEPT;
 	}
-	correlate(msg, &fb, &o);
+	correlate(svc, msg, &fb, &o);
 	events = write_events(svc, msg, &fb, &o, &names);
 	if (events < 0) {
 		snprintf(detail, sizeof(detail), "feedback events not written to %s: %s",
@@ -285,6 +347,7 @@ feedback_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 		         msg->feedback_truncated ? " truncated" : "");
 	}
 	feedback_free(&fb);
+	send_record_free(&o.sent);
 	buf_free(&err);
 	buf_free(&names);
 	return verdict;

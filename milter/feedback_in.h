@@ -11,11 +11,17 @@
  *
  * The original message is found from the bounce-address token (the
  * recipient, or one in the returned headers), checked with the policy's
- * VERP keys; events then carry its mail.messageId and stream.  Each event
- * goes durably to the spool before the MTA hears anything; a permanent
- * bounce whose token is genuine (and names that recipient) and a complaint
- * put the address on the suppression list: a forged DSN to a bounce domain
- * must not silence anybody.  Then
+ * VERP keys, else from the returned Message-ID in the index of recent Send
+ * events (common/send_index.h); events then carry its mail.messageId,
+ * stream, source, destination and tags, and mail.tags
+ * "mailward:correlation" says how it was found ("verp", "message-id",
+ * "none": a partial mail object).  Each event goes durably to the spool
+ * before the MTA hears anything; a permanent bounce whose token is genuine
+ * (and names that recipient), or whose Message-ID the index has with that
+ * recipient, and a complaint put the address on the suppression list: a
+ * forged DSN to a bounce domain must not silence anybody.  "delivered" and
+ * "relayed" reports (asked for by streams with delivery_notifications,
+ * milter/outbound.c) become Delivery events.  Then
  * the message is discarded, delivered, or delivered with an
  * X-Mailward-Feedback header (feedback.bounce_action, complaint_action);
  * one that is not feedback after all, or cannot be parsed, is delivered

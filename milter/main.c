@@ -27,6 +27,7 @@
 #include "milter/endpoint.h"
 #include "milter/history.h"
 #include "milter/limits.h"
+#include "milter/send_log.h"
 #include "milter/resolver.h"
 #include "milter/services.h"
 #include "milter/signals.h"
@@ -369,6 +370,7 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	st->svc.limits = limits_new();
 	st->svc.metrics = stats_new();
 	start_http(policy, st);
+	st->svc.send_log = send_log_start(st->svc.store);
 	st->svc.resolver = resolver_open(policy, &err);
 	fatal_if(st->svc.resolver == NULL && err.len > 0, EX_CONFIG, "dns", &err);
 	stats_watch_dns(st->svc.resolver, st->svc.metrics);
@@ -385,6 +387,7 @@ shutdown_daemon(struct daemon_state *st)
 	spool_close(st->svc.spool);
 	history_stop(st->svc.history);
 	limits_free(st->svc.limits);
+	send_log_stop(st->svc.send_log);
 	store_close(st->svc.store);
 	dns_resolver_free(st->svc.resolver);
 	metrics_free(st->svc.metrics);

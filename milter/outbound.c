@@ -19,12 +19,15 @@
 
 #include "common/header.h"
 #include "common/log.h"
+#include "common/send_index.h"
+#include "common/timefmt.h"
 #include "milter/control.h"
 #include "milter/events.h"
 #include "milter/identity.h"
 #include "milter/limits.h"
 #include "milter/mailfrom.h"
 #include "milter/outbound.h"
+#include "milter/send_log.h"
 #include "milter/sign.h"
 #include "milter/stream_select.h"
 #include "milter/stats.h"
@@ -126,6 +129,70 @@ commit_send_event(SMFICTX *ctx, const struct services *svc, struct msg *msg,
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * The Message-ID index learns the message (in the background): feedback
+ * that carries no bounce-address token finds it by its Message-ID.
+ */
+static void
+index_message(const struct services *svc, const struct conn *conn, const struct msg *msg)
+{
+	char mail_id[MAIL_ID_TEXT], stamp[TIMEFMT_ISO8601_LEN];
+	struct send_record r = {
+		.mail_id = mail_id,
+		.timestamp = stamp,
+		.source = msg->sender,
+		.stream = msg->stream,
+		.destination = msg->rcpts,
+		.destination_count = msg->rcpt_count,
+		.time = msg->started.tv_sec,
+	};
+
+	if (svc->send_log == NULL || msg->policy->correlation_days <= 0)
+		return;
+	r.message_id = send_index_key(msg->common[COMMON_MESSAGE_ID]);
+	if (r.message_id == NULL)
+		return;
+	mail_id_text(&msg->id, mail_id);
+	timefmt_iso8601(&msg->started, stamp, sizeof(stamp));
+	r.tags = event_tags_json(conn, msg);
+	send_log_add(svc->send_log, &r, msg->policy->correlation_days, msg->qid);
+	free(r.message_id);
+	free(r.tags);
+}
+
+/*
+ * A stream with delivery_notifications asks the MTA for success DSNs: each
+ * recipient is deleted and added again with NOTIFY (the milter protocol
+ * cannot change a recipient's parameters in place).  The DSNs come back to
+ * the VERP address and become Delivery events (feedback_in.h).  Whatever
+ * NOTIFY the client gave is replaced; ORCPT names the address as the
+ * client gave it, so reports keep their Original-Recipient.  True when it
+ * asked.
+ */
+static bool
+request_delivery_notices(struct msg *msg)
+{
+	const struct policy_stream *stream = control_stream(msg);
+	struct buf args = BUF_INIT;
+
+	if (stream == NULL || !stream->delivery_notifications)
+		return false;
+	for (size_t i = 0; i < msg->rcpt_count; i++) {
+		buf_puts(&args, "NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=rfc822;");
+		/* xtext (RFC 3461): '+', '=' and anything outside 33-126 as +HH */
+		for (const unsigned char *p = (const unsigned char *)msg->rcpts[i]; *p; p++)
+			if (*p < 33 || *p > 126 || *p == '+' || *p == '=')
+				buf_printf(&args, "+%02X", *p);
+			else
+				buf_append(&args, p, 1);
+		edit_delete_rcpt(msg, msg->rcpts[i]);
+		edit_add_rcpt(msg, msg->rcpts[i], buf_str(&args));
+		buf_reset(&args);
+	}
+	buf_free(&args);
+	return true;
+}
+
 /* Hand every queued change to the MTA; the verdict follows at once. */
 static sfsistat
 apply_edits(SMFICTX *ctx, struct conn *conn, struct msg *msg)
@@ -170,6 +237,7 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	char event[SPOOL_NAME_MAX] = "";
 	struct spool_entry *entry;
 	sfsistat verdict;
+	bool notify = false;
 
 	/* An MTA that skipped the end-of-header step: do its work now. */
 	if (msg->send_event == NULL &&
@@ -180,6 +248,7 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	verdict = sign_message(ctx, msg, &signed_by);
 	if (verdict == SMFIS_CONTINUE) {
 		mailfrom_rewrite(msg, &mail_from);
+		notify = request_delivery_notices(msg);
 		verdict = commit_send_event(ctx, svc, msg, entry, event);
 	} else {
 		spool_abandon(svc->spool, entry); /* not accepted: no Send event */
@@ -189,13 +258,14 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	if (verdict == SMFIS_CONTINUE) {
 		log_info(
 		    msg->qid,
-		    "outbound %s from=<%s> nrcpt=%zu%s%s%s%s dkim=%s mail_from=%s event=%s%s%s",
+		    "outbound %s from=<%s> nrcpt=%zu%s%s%s%s dkim=%s mail_from=%s event=%s%s%s%s",
 		    msg->direction_reason, msg->sender, msg->rcpt_count,
 		    msg->stream ? " stream=" : "", msg->stream ? msg->stream : "",
 		    msg->stream ? " by=" : "", msg->stream ? msg->stream_by : "",
 		    buf_str(&signed_by), mail_from.len ? buf_str(&mail_from) : "unchanged", event,
 		    msg->unsubscribe ? " unsubscribe=" : "",
-		    msg->unsubscribe ? msg->unsubscribe : "");
+		    msg->unsubscribe ? msg->unsubscribe : "", notify ? " notify=success" : "");
+		index_message(svc, conn, msg);
 		verdict = SMFIS_ACCEPT;
 	}
 	buf_free(&signed_by);

@@ -15,6 +15,7 @@
 
 struct history;
 struct limits;
+struct send_log;
 
 struct services {
 	struct spool *spool;
@@ -24,6 +25,7 @@ struct services {
 	bool local_socket;             /* the milter listens on a unix-domain socket */
 	struct limits *limits;         /* sending limits' counters (milter/limits.h) */
 	struct metrics *metrics;       /* counters (milter/stats.h); updates are atomic */
+	struct send_log *send_log;     /* Message-ID index writer (milter/send_log.h) */
 };
 
 #endif

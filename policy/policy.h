@@ -111,14 +111,15 @@ struct policy_stream {
 	long complaint_rate_permille_max;
 	long bounce_rate_permille_max;
 	/* selection, tags, suppression scope, sending limits (policy/streams.h) */
-	struct strlist auth_users;  /* SMTP AUTH users whose mail is in this stream */
-	struct strlist senders;     /* envelope sender patterns */
-	struct strlist default_for; /* From domain patterns this stream is the default of */
-	struct strlist tags;        /* "name=value", added to every event's tags */
-	int suppression;            /* enum policy_suppression_scope */
-	long max_per_day;           /* messages per rolling 24 h; 0: no limit */
-	long max_rate;              /* messages per second; 0: no limit */
-	long max_recipients;        /* per message; 0: no limit */
+	struct strlist auth_users;   /* SMTP AUTH users whose mail is in this stream */
+	struct strlist senders;      /* envelope sender patterns */
+	struct strlist default_for;  /* From domain patterns this stream is the default of */
+	struct strlist tags;         /* "name=value", added to every event's tags */
+	int suppression;             /* enum policy_suppression_scope */
+	long max_per_day;            /* messages per rolling 24 h; 0: no limit */
+	long max_rate;               /* messages per second; 0: no limit */
+	long max_recipients;         /* per message; 0: no limit */
+	bool delivery_notifications; /* ask for success DSNs: Delivery events */
 };
 
 /* identities: who may send with which From addresses (policy/streams.h). */
@@ -153,7 +154,8 @@ struct policy_webhook {
 	long retry_max_ms;
 	bool tls_verify;
 	long timeout;
-	struct dkim_key key; /* signing_key, loaded with the snapshot */
+	bool confirm_subscription; /* SNS SubscriptionConfirmation handshake first */
+	struct dkim_key key;       /* signing_key, loaded with the snapshot */
 };
 
 struct policy {
@@ -247,6 +249,7 @@ struct policy {
 	int feedback_complaint_action; /* enum policy_feedback_action */
 	long feedback_max_bytes;
 	bool feedback_suppress;
+	long correlation_days; /* feedback.correlation_days: Message-ID index */
 	struct policy_verp_key *verp_keys;
 	size_t verp_key_count;
 	struct verp_key *verp_key_table; /* the keys alone, for verp_decode() */

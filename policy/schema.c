@@ -292,6 +292,11 @@ static const struct setting stream_settings[] = {
 	  "Recipients per message, at most; the ones beyond it get 452 4.5.3 at RCPT\n"
 	  "(the client sends them in another message).  0: no limit.",
 	  .def_int = 0, .min = 0, .max = 100000 },
+	{ "delivery_notifications", SETTING_BOOL, S(delivery_notifications),
+	  "Ask for success DSNs (each recipient re-added with NOTIFY=SUCCESS,FAILURE,DELAY)\n"
+	  "so that \"delivered\"/\"relayed\" reports come back as Delivery events.\n"
+	  "Costs one DSN per recipient; see the README.",
+	  .def_bool = false },
 	{ NULL },
 };
 
@@ -379,6 +384,11 @@ static const struct setting feedback_settings[] = {
 	  "Put addresses that bounced permanently or complained on the account's\n"
 	  "suppression list.",
 	  .def_bool = true },
+	{ "correlation_days", SETTING_INT, P(correlation_days),
+	  "Days the Message-ID of each sent message is kept (in the store), so\n"
+	  "feedback without a bounce-address token (most complaints, DSNs from\n"
+	  "servers that rewrite the envelope) still finds its message.  0: none kept.",
+	  .def_int = 7, .min = 0, .max = 365 },
 	{ "verp_keys", SETTING_GROUP_LIST, P(verp_keys),
 	  "Secrets of bounce-address tokens.  The first makes new tokens; all are\n"
 	  "accepted, so a key can be rotated by adding a new one first.",
@@ -409,8 +419,9 @@ static const struct setting events_settings[] = {
 	  "(notificationType).",
 	  .def_string = "event", .choices = shape_choices },
 	{ "max_header_bytes", SETTING_INT, P(max_header_bytes),
-	  "Headers copied into an event, at most; beyond it headersTruncated is true.",
-	  .def_int = 16384, .min = 0, .max = 1048576 },
+	  "Headers copied into an event, at most (SES: 10 KB); beyond it\n"
+	  "headersTruncated is true.  An event never reaches 256 KB whatever this says.",
+	  .def_int = 10240, .min = 0, .max = 1048576 },
 	{ NULL },
 };
 
@@ -461,6 +472,11 @@ static const struct setting webhook_settings[] = {
 	  "Verify the endpoint's TLS certificate and host name.", .def_bool = true },
 	{ "timeout", SETTING_INT, W(timeout), "Seconds one POST may take.", .def_int = 15, .min = 1,
 	  .max = 600 },
+	{ "confirm_subscription", SETTING_BOOL, W(confirm_subscription),
+	  "Begin with SNS's SubscriptionConfirmation handshake: no event is sent\n"
+	  "until the endpoint answers it with a 2xx status (recorded in\n"
+	  "events.spool_dir/webhook/NAME/confirmed; a new topic_arn asks again).",
+	  .def_bool = false },
 	{ NULL },
 };
 

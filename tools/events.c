@@ -508,6 +508,7 @@ endpoints_of(const struct policy *p)
 			.retry_max_ms = w->retry_max_ms,
 			.timeout_seconds = w->timeout,
 			.tls_verify = w->tls_verify,
+			.confirm_subscription = w->confirm_subscription,
 		};
 	}
 	return eps;

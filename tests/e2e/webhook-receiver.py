@@ -6,9 +6,11 @@
 # Listens on 127.0.0.1:PORT.  Each POST is checked the way an SNS consumer
 # checks a notification: the x-amz-sns-* and Content-Type headers, every
 # envelope field, and the SignatureVersion 2 signature (RSA-SHA256 over
-# SNS's string to sign) against the public key of CERT.  One JSON line per
-# request is appended to LOG: {"ok", "why", "id", "mail_id"}, and the body as
-# a JSON string to LOG.raw.  While
+# SNS's string to sign) against the public key of CERT.  A
+# SubscriptionConfirmation (the optional handshake) is checked the same way,
+# with its own fields (Token, SubscribeURL naming the topic and the token).
+# One JSON line per request is appended to LOG: {"ok", "why", "type", "id",
+# "mail_id"}, and the body as a JSON string to LOG.raw.  While
 # FAIL_FILE exists, the answer is 500 (and nothing is logged); otherwise 200
 # for a good notification, 400 for a bad one.  With RECEIVER_TLS=CERT:KEY in
 # the environment it speaks HTTPS.
@@ -31,14 +33,53 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 FIELDS = {"Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp",
           "SignatureVersion", "Signature", "SigningCertURL", "UnsubscribeURL"}
+CONFIRM_FIELDS = {"Type", "MessageId", "Token", "TopicArn", "Message", "SubscribeURL",
+                  "Timestamp", "SignatureVersion", "Signature", "SigningCertURL"}
+RANDOM_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 def string_to_sign(n):
+    keys = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
+    if n.get("Type") == "SubscriptionConfirmation":
+        keys = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
     out = ""
-    for key in ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"):
+    for key in keys:
         if key in n:
             out += key + "\n" + n[key] + "\n"
     return out.encode()
+
+
+def signature_problems(n):
+    try:
+        public_key.verify(base64.b64decode(n.get("Signature", "")), string_to_sign(n),
+                          padding.PKCS1v15(), hashes.SHA256())
+        return []
+    except Exception:  # InvalidSignature, bad base64
+        return ["signature does not verify"]
+
+
+def confirmation_problems(headers, n):
+    """Everything wrong with a SubscriptionConfirmation."""
+    why = []
+    for key, value in {"TopicArn": topic, "SignatureVersion": "2",
+                       "SigningCertURL": cert_url}.items():
+        if n.get(key) != value:
+            why.append("%s is %r" % (key, n.get(key)))
+    if set(n) != CONFIRM_FIELDS:
+        why.append("fields %s" % sorted(set(n) ^ CONFIRM_FIELDS))
+    if not RANDOM_UUID.match(n.get("MessageId", "")):
+        why.append("MessageId is not a version 4 UUID")
+    if not re.match(r"^[0-9a-f]{64,}$", n.get("Token", "")):
+        why.append("Token %r" % n.get("Token"))
+    url = n.get("SubscribeURL", "")
+    if ("Action=ConfirmSubscription" not in url or "Token=" + n.get("Token", "-") not in url
+            or "TopicArn=" + topic.replace(":", "%3A") not in url):
+        why.append("SubscribeURL %r" % url)
+    if not STAMP.match(n.get("Timestamp", "")):
+        why.append("Timestamp %r" % n.get("Timestamp"))
+    if headers.get("x-amz-sns-message-type") != "SubscriptionConfirmation":
+        why.append("header x-amz-sns-message-type is %r" % headers.get("x-amz-sns-message-type"))
+    return why + signature_problems(n)
 
 
 def problems(headers, n):
@@ -67,12 +108,7 @@ def problems(headers, n):
     for key, value in want_headers.items():
         if headers.get(key) != value:
             why.append("header %s is %r" % (key, headers.get(key)))
-    try:
-        public_key.verify(base64.b64decode(n.get("Signature", "")), string_to_sign(n),
-                          padding.PKCS1v15(), hashes.SHA256())
-    except Exception:  # InvalidSignature, bad base64
-        why.append("signature does not verify")
-    return why, event
+    return why + signature_problems(n), event
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -84,10 +120,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             n = json.loads(body)
-            why, event = problems(self.headers, n)
+            if n.get("Type") == "SubscriptionConfirmation":
+                why, event = confirmation_problems(self.headers, n), {}
+            else:
+                why, event = problems(self.headers, n)
         except Exception as e:  # not JSON at all
             n, why, event = {}, ["unreadable: %s" % e], {}
-        record = {"ok": not why, "why": why, "id": n.get("MessageId"),
+        record = {"ok": not why, "why": why, "type": n.get("Type"), "id": n.get("MessageId"),
                   "mail_id": (event.get("mail") or {}).get("messageId")
                   if isinstance(event, dict) else None}
         with open(log_path, "a") as f:

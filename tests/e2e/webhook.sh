@@ -11,6 +11,10 @@
 # answers again.  Then an event is in cur/ only when both endpoints are
 # finished with it; a restarted dispatcher does not resend what an endpoint
 # acknowledged.  Also "mailward events" list, show, ack and tail -f.
+# Endpoint "d" asks for SNS's SubscriptionConfirmation handshake: nothing
+# reaches it until it answers the (signed, verified) handshake with a 2xx;
+# then its events follow, the confirmation is recorded and not asked again,
+# and a new topic asks again.
 # Needs python3-cryptography (tools/deps); no root.
 set -u
 top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -32,13 +36,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 35
+plan 42
 
-# Three free loopback ports, as postfix-lib.sh's pf_free_ports picks them.
-read -r port_a port_b port_c < <($py -c '
+# Four free loopback ports, as postfix-lib.sh's pf_free_ports picks them.
+read -r port_a port_b port_c port_d < <($py -c '
 import random, socket
 ports, held = [], []
-while len(ports) < 3:
+while len(ports) < 4:
     p = random.randint(20000, 32767)
     s = socket.socket()
     try:
@@ -258,5 +262,58 @@ check "https with tls_verify = false delivers to a self-signed endpoint" \
 	grep -q '"mail_id": "tls1"' "$work/c.log"
 check "with tls_verify (the default) the self-signed certificate is refused" \
 	eval 'count_is "$spool3/dead/strict" 1 && grep -qi "webhook strict.*certificate" "$work/tls.log"'
+
+# The SubscriptionConfirmation handshake (endpoint d, confirm_subscription).
+touch "$work/d.fail"
+$py "$receiver" "$port_d" "$work/d.log" "$work/sns.crt" "$topic" "$cert_url" "$unsub_url" \
+	eventType "$work/d.fail" &
+pids+=($!)
+spool4=$work/spool4
+mkdir -p "$spool4/new" "$spool4/cur"
+for i in 1 2; do
+	printf '{"eventType":"Bounce","mail":{"messageId":"h%s"}}\n' "$i" \
+		>"$spool4/new/$now.00000$i.7_000000000$i.json"
+done
+handshake_conf() { # TOPIC
+	cat <<-CONF
+		log = { to = "stderr"; level = "info"; };
+		events = { spool_dir = "$spool4"; };
+		webhooks = ( { name = "d"; url = "http://127.0.0.1:$port_d/sns?from=mailward"; topic_arn = "$1";
+		  signing_key = "$work/sns.pem"; signing_cert_url = "$cert_url";
+		  unsubscribe_url = "$unsub_url"; confirm_subscription = true; max_attempts = 1; } );
+	CONF
+}
+handshake_conf "$topic" >"$work/d.conf"
+wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port_d" 2>/dev/null
+"$mw" events -c "$work/d.conf" dispatch --once 2>"$work/d1.log"
+check "an endpoint that has not confirmed gets no event (its handshake answered 500)" \
+	eval 'grep -q "SubscriptionConfirmation: HTTP status 500" "$work/d1.log" && count_is "$spool4/new" 2 && test ! -e "$spool4/webhook/d/confirmed"'
+check "... and its events are not dead letters (they wait)" count_is "$spool4/dead/d" 0
+rm -f "$work/d.fail"
+"$mw" events -c "$work/d.conf" dispatch --once 2>"$work/d2.log"
+check "once it answers, the first request was a SubscriptionConfirmation that verifies" \
+	$py -c '
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert recs[0]["type"] == "SubscriptionConfirmation" and recs[0]["ok"], recs[0]' "$work/d.log"
+check "... then both events, verified, and they are in cur/" \
+	eval '$py -c "
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])][1:]
+assert [(r[\"type\"], r[\"ok\"], r[\"mail_id\"]) for r in recs] == [(\"Notification\", True, \"h1\"), (\"Notification\", True, \"h2\")], recs" "$work/d.log" && count_is "$spool4/cur" 2'
+check "... the confirmation is recorded with its topic" \
+	test "$(head -1 "$spool4/webhook/d/confirmed")" = "$topic"
+printf '{"eventType":"Bounce","mail":{"messageId":"h3"}}\n' >"$spool4/new/$now.000003.7_0000000003.json"
+"$mw" events -c "$work/d.conf" dispatch --once 2>/dev/null
+check "a later dispatcher does not ask again: the next event goes straight through" \
+	$py -c '
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["type"] for r in recs] == ["SubscriptionConfirmation"] + ["Notification"] * 3, recs' "$work/d.log"
+handshake_conf "$topic-2" >"$work/d2.conf"
+printf '{"eventType":"Bounce","mail":{"messageId":"h4"}}\n' >"$spool4/new/$now.000004.7_0000000004.json"
+"$mw" events -c "$work/d2.conf" dispatch --once 2>"$work/d3.log"
+check "a new topic_arn asks again (this receiver refuses the other topic: 400, nothing sent)" \
+	eval 'grep -q "SubscriptionConfirmation: HTTP status 400" "$work/d3.log" && ! grep -q "\"h4\"" "$work/d.log"'
 
 done_testing

@@ -690,7 +690,7 @@ reject_event_has_the_ses_shape_and_reason(void **state)
 
 /* -------------------------------------------------------- truncation */
 
-#define DEFAULT_MAX_HEADER_BYTES 16384
+#define DEFAULT_MAX_HEADER_BYTES 10240
 
 /* A header whose name and value together are size bytes. */
 static void
@@ -717,9 +717,9 @@ struct limit_case {
 static const struct limit_case limit_cases[] = {
 	{ "exactly the limit", { DEFAULT_MAX_HEADER_BYTES }, 1, false },
 	{ "one byte over", { DEFAULT_MAX_HEADER_BYTES + 1 }, 0, true },
-	{ "two filling the limit", { 16000, 384 }, 2, false },
-	{ "the third overflows", { 16000, 300, 85 }, 2, true },
-	{ "a small one after the cut is dropped too", { 16000, 385, 10 }, 1, true },
+	{ "two filling the limit", { 10000, 240 }, 2, false },
+	{ "the third overflows", { 10000, 200, 41 }, 2, true },
+	{ "a small one after the cut is dropped too", { 10000, 241, 10 }, 1, true },
 };
 
 static void
@@ -940,6 +940,38 @@ special_characters_round_trip_through_json(void **state)
 	}
 }
 
+/* Like SES, no event reaches 256 KB: headers go, long values are cut, destinations capped. */
+static void
+send_event_never_reaches_256_kb(void **state)
+{
+	struct fixture *fx = *state;
+	struct msg *msg = msg_begin(fx->conn, "<a@example.com>");
+	size_t big = 300 * 1024, len = 0;
+	char *subject = malloc(big + 1), rcpt[700], *text;
+	json_t *root;
+
+	assert_non_null(subject);
+	memset(subject, 's', big);
+	subject[big] = '\0';
+	msg_add_header(msg, "Subject", subject);
+	for (int i = 0; i < 450; i++) {
+		snprintf(rcpt, sizeof(rcpt), "<%0600d@example.net>", i);
+		msg_add_rcpt(msg, rcpt);
+	}
+	text = event_send_json(fx->conn, msg, &len);
+	assert_non_null(text);
+	assert_true(len < 256 * 1024);
+	root = json_loads(text, 0, NULL);
+	assert_non_null(root);
+	assert_true(json_is_true(json_at(root, "mail/headersTruncated")));
+	assert_int_equal(json_array_size(json_at(root, "mail/headers")), 0);
+	assert_int_equal(json_string_length(json_at(root, "mail/commonHeaders/subject")), 2048);
+	assert_int_equal(json_array_size(json_at(root, "mail/destination")), 50);
+	json_decref(root);
+	free(text);
+	free(subject);
+}
+
 int
 main(void)
 {
@@ -973,6 +1005,7 @@ main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(special_characters_round_trip_through_json, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(send_event_never_reaches_256_kb, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("events", tests, NULL, NULL);
 }

@@ -305,6 +305,54 @@ events_stay_under_256k_with_headers_truncated(void **state)
 	buf_free(&err);
 }
 
+/* Like SES: the returned headers stop at 10 KB (headersTruncated), the rest of the event stays. */
+static void
+returned_headers_stop_at_10_kb(void **state)
+{
+	struct buf msg = BUF_INIT, err = BUF_INIT;
+	struct feedback fb;
+	size_t n, bytes = 0;
+	char *text;
+	json_t *event, *headers, *h;
+
+	(void)state;
+	buf_puts(&msg, "From: fbl@isp.example\nSubject: report\nMIME-Version: 1.0\n"
+	               "Content-Type: multipart/report; report-type=feedback-report; boundary=B\n\n"
+	               "--B\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\n"
+	               "Version: 1\n\n--B\nContent-Type: message/rfc822\n\n"
+	               "From: a@example.com\nMessage-ID: <m@example.com>\n");
+	for (int i = 0; i < 30; i++) {
+		buf_printf(&msg, "X-Pad-%02d: ", i);
+		for (int j = 0; j < 490; j++)
+			buf_puts(&msg, "p");
+		buf_puts(&msg, "\n");
+	}
+	buf_puts(&msg, "\nbody\n--B--\n");
+	assert_int_equal(feedback_parse(msg.data, msg.len, &fb, &err), FEEDBACK_COMPLAINT);
+	text = feedback_event_json(&fb, NULL, FEEDBACK_SHAPE_EVENT, 0, &n);
+	event = json_loads(text, 0, NULL);
+	assert_non_null(event);
+	assert_true(
+	    json_is_true(json_object_get(json_object_get(event, "mail"), "headersTruncated")));
+	headers = json_object_get(json_object_get(event, "mail"), "headers");
+	assert_true(json_array_size(headers) > 10);
+	for (size_t k = 0; k < json_array_size(headers); k++) {
+		h = json_array_get(headers, k);
+		bytes += json_string_length(json_object_get(h, "name")) +
+		         json_string_length(json_object_get(h, "value"));
+	}
+	assert_true(bytes <= FEEDBACK_MAX_HEADERS && bytes > FEEDBACK_MAX_HEADERS - 600);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_object_get(json_object_get(event, "mail"), "commonHeaders"), "messageId")),
+	    "m@example.com");
+	json_decref(event);
+	free(text);
+	feedback_free(&fb);
+	buf_free(&msg);
+	buf_free(&err);
+}
+
 static void
 mail_from_the_caller_wins_over_the_returned_headers(void **state)
 {
@@ -477,6 +525,7 @@ main(void)
 		cmocka_unit_test(corpus_messages_give_the_expected_events),
 		cmocka_unit_test(classifier_follows_the_ses_table),
 		cmocka_unit_test(events_stay_under_256k_with_headers_truncated),
+		cmocka_unit_test(returned_headers_stop_at_10_kb),
 		cmocka_unit_test(mail_from_the_caller_wins_over_the_returned_headers),
 		cmocka_unit_test(empty_input_is_an_error),
 		cmocka_unit_test(parses_from_several_threads_at_once),

@@ -1054,7 +1054,7 @@ defaults_are_the_documented_values(void **state)
 	assert_string_equal(p->spool_dir, "/var/spool/mailward/events");
 	assert_int_equal(p->durability, SPOOL_DURABILITY_FSYNC);
 	assert_int_equal(p->event_shape, EVENT_SHAPE_EVENT);
-	assert_int_equal(p->max_header_bytes, 16384);
+	assert_int_equal(p->max_header_bytes, 10240);
 	assert_string_equal(p->store_path, "/var/lib/mailward/mailward.db");
 	policy_release(p);
 }

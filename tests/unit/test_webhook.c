@@ -25,14 +25,18 @@ static const struct {
 } to_sign_cases[] = {
 	{ "with a subject",
 	  { "{\"eventType\":\"Bounce\"}", "id-1", "Bounce", "2026-11-23T23:10:15.000Z",
-	    "arn:aws:sns:local:1:t", "Notification" },
+	    "arn:aws:sns:local:1:t", "Notification", NULL, NULL },
 	  "Message\n{\"eventType\":\"Bounce\"}\nMessageId\nid-1\nSubject\nBounce\n"
 	  "Timestamp\n2026-11-23T23:10:15.000Z\nTopicArn\narn:aws:sns:local:1:t\n"
 	  "Type\nNotification\n" },
 	{ "without a subject",
-	  { "line one\nline two", "id-2", NULL, "T", "arn", "Notification" },
+	  { "line one\nline two", "id-2", NULL, "T", "arn", "Notification", NULL, NULL },
 	  "Message\nline one\nline two\nMessageId\nid-2\nTimestamp\nT\nTopicArn\narn\n"
 	  "Type\nNotification\n" },
+	{ "a subscription confirmation",
+	  { "M", "id-3", NULL, "T", "arn", "SubscriptionConfirmation", "https://e/?Token=k", "k" },
+	  "Message\nM\nMessageId\nid-3\nSubscribeURL\nhttps://e/?Token=k\nTimestamp\nT\n"
+	  "Token\nk\nTopicArn\narn\nType\nSubscriptionConfirmation\n" },
 };
 
 static void
@@ -95,7 +99,8 @@ signature_verifies(EVP_PKEY *key, json_t *doc)
 	sns_string_to_sign(
 	    &(struct sns_signed_fields){ field(doc, "Message"), field(doc, "MessageId"),
 	                                 field(doc, "Subject"), field(doc, "Timestamp"),
-	                                 field(doc, "TopicArn"), field(doc, "Type") },
+	                                 field(doc, "TopicArn"), field(doc, "Type"),
+	                                 field(doc, "SubscribeURL"), field(doc, "Token") },
 	    &to_sign);
 	siglen = EVP_DecodeBlock(sig, (const unsigned char *)b64, (int)strlen(b64));
 	/* EVP_DecodeBlock counts the bytes the padding stands for as data. */
@@ -180,11 +185,55 @@ unusable_events_and_names_are_refused(void **state)
 	EVP_PKEY_free(key);
 }
 
+static void
+subscription_confirmation_is_signed_and_names_topic_and_token(void **state)
+{
+	EVP_PKEY *key = test_key();
+	struct sns_topic topic = { "arn:aws:sns:local:1:t", "https://h.example/c.pem", "", key,
+		                   false };
+	char id[SNS_UUID_LEN + 1], id2[SNS_UUID_LEN + 1], url[512];
+	struct buf body = BUF_INIT, body2 = BUF_INIT, err = BUF_INIT;
+	json_t *doc, *doc2;
+
+	(void)state;
+	assert_int_equal(
+	    sns_subscription_confirmation(&topic, "https://hooks.example/sns?x=1", &body, id, &err),
+	    0);
+	assert_int_equal(
+	    sns_subscription_confirmation(&topic, "https://hooks.example/sns", &body2, id2, &err),
+	    0);
+	doc = json_loads(buf_str(&body), 0, NULL);
+	doc2 = json_loads(buf_str(&body2), 0, NULL);
+	assert_non_null(doc);
+	assert_string_equal(field(doc, "Type"), "SubscriptionConfirmation");
+	assert_string_equal(field(doc, "MessageId"), id);
+	assert_int_equal(id[14], '4'); /* a random UUID: each handshake its own */
+	assert_string_not_equal(id, id2);
+	assert_int_equal(strlen(field(doc, "Token")), 128);
+	assert_string_not_equal(field(doc, "Token"), field(doc2, "Token"));
+	snprintf(url, sizeof(url),
+	         "https://hooks.example/sns?x=1&Action=ConfirmSubscription&TopicArn="
+	         "arn%%3Aaws%%3Asns%%3Alocal%%3A1%%3At&Token=%s",
+	         field(doc, "Token"));
+	assert_string_equal(field(doc, "SubscribeURL"), url);
+	assert_non_null(strstr(field(doc2, "SubscribeURL"), "/sns?Action=ConfirmSubscription&"));
+	assert_string_equal(field(doc, "SignatureVersion"), "2");
+	assert_null(field(doc, "UnsubscribeURL"));
+	assert_true(signature_verifies(key, doc));
+	json_decref(doc);
+	json_decref(doc2);
+	buf_free(&body);
+	buf_free(&body2);
+	buf_free(&err);
+	EVP_PKEY_free(key);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(string_to_sign_is_the_sns_canonical_form),
+		cmocka_unit_test(subscription_confirmation_is_signed_and_names_topic_and_token),
 		cmocka_unit_test(message_id_is_the_version_5_uuid_of_the_name),
 		cmocka_unit_test(notification_carries_the_event_in_the_endpoints_shape_signed),
 		cmocka_unit_test(unusable_events_and_names_are_refused),
