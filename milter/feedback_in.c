@@ -320,9 +320,12 @@ feedback_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 	memset(&fb, 0, sizeof(fb));
 	kind = feedback_parse(msg->feedback_raw ? msg->feedback_raw->data : "",
 	                      msg->feedback_raw ? msg->feedback_raw->len : 0, &fb, &err);
-	if (kind == FEEDBACK_ERROR || kind == FEEDBACK_NOT_FEEDBACK) {
+	/* An auto-reply is a person's answer, not a report: it goes where the MTA sends it. */
+	if (kind == FEEDBACK_ERROR || kind == FEEDBACK_NOT_FEEDBACK || kind == FEEDBACK_AUTOREPLY) {
 		log_notice(msg->qid, "feedback: not a report mailward can read (%s); delivered",
-		           kind == FEEDBACK_ERROR ? buf_str(&err) : "no bounce or complaint in it");
+		           kind == FEEDBACK_ERROR       ? buf_str(&err)
+		           : kind == FEEDBACK_AUTOREPLY ? "an auto-reply (RFC 3834)"
+		                                        : "no bounce or complaint in it");
 		buf_free(&err);
 		feedback_free(&fb);
 		return SMFIS_ACCEPT;

@@ -49,7 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 22
+plan 23
 
 pf_setup "$work/pf" >/dev/null || {
 	echo "Bail out! pf_setup failed"
@@ -157,6 +157,11 @@ check "a DSN to a forged token is read but not correlated" \
 	wait_until 10 bash -c "grep -q 'feedback kind=bounce .*correlation=none' '$state/log'"
 check "... and suppresses nobody (anyone can send a DSN to a bounce domain)" \
 	grep -q 'feedback kind=bounce .*correlation=none .*suppressed=0' "$state/log"
+timeout 30 swaks --server 127.0.0.1 --port "$PF_PORT" --local-interface 127.0.0.7 --from bob@example.net \
+	--to b-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@bounce.example.com \
+	--data "@$top/tests/data/feedback/autoreply-vacation.eml" >"$work/autoreply.send" 2>&1
+check "an auto-reply to a bounce address is no bounce: delivered, never discarded" \
+	wait_until 10 grep -q 'feedback: not a report mailward can read (an auto-reply (RFC 3834)); delivered' "$state/log"
 
 # A complaint without a token: the attached message's Message-ID finds it.
 header_id=$(json x "d['mail']['commonHeaders']['messageId']" "$send_event")
