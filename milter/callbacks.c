@@ -190,6 +190,7 @@ mw_eoh(SMFICTX *ctx)
 	}
 	if (unsub_mail_only(msg))
 		return SMFIS_CONTINUE; /* its subject is all it says */
+	feedback_report_detect(msg);   /* a bounce or complaint to any other address */
 	if (msg->direction != DIRECTION_OUTBOUND)
 		return SMFIS_CONTINUE;
 	verdict = outbound_eoh(ctx, services, conn, msg);
@@ -201,14 +202,17 @@ static sfsistat
 mw_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct msg *msg = conn_of(ctx)->msg;
+	bool kept = msg->feedback_rcpts > 0 || msg->report_copy;
 
-	if (msg->feedback_rcpts > 0)
+	if (kept)
 		feedback_keep_body(msg, chunk, len);
-	else if (msg->sign != NULL)
+	if (msg->feedback_rcpts > 0)
+		return SMFIS_CONTINUE;
+	if (msg->sign != NULL)
 		sign_body(msg->sign, chunk, len);
 	else if (msg->inbound != NULL && inbound_wants_body(msg->inbound))
 		inbound_body(msg->inbound, chunk, len);
-	else /* nothing reads the body: the MTA may stop sending it */
+	else if (!kept) /* nothing reads the body: the MTA may stop sending it */
 		return conn_of(ctx)->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
 	return SMFIS_CONTINUE;
 }
@@ -227,6 +231,9 @@ mw_eom(SMFICTX *ctx)
 		verdict = unsub_mail_eom(ctx, services, msg);
 	else if (msg->feedback_rcpts > 0)
 		verdict = feedback_eom(ctx, services, conn, msg);
+	else if (msg->report_copy &&
+	         (verdict = feedback_report_eom(ctx, services, msg)) != SMFIS_CONTINUE)
+		outbound_discard(services, msg); /* its events could not be written */
 	else if (msg->direction == DIRECTION_OUTBOUND)
 		verdict = outbound_eom(ctx, services, conn, msg);
 	else

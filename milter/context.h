@@ -61,6 +61,7 @@ struct msg {
 	size_t unsub_rcpts;                /* recipients that are the unsubscribe address */
 	struct buf *feedback_raw;          /* a feedback message as it arrives, or NULL */
 	bool feedback_truncated;
+	bool report_copy;      /* a report to another address: kept in feedback_raw too */
 	char *stream;          /* sending stream chosen so far (milter/stream_select.h), or NULL */
 	const char *stream_by; /* how: "header", "auth_user", "sender", "from_domain" (static) */
 	bool account_list_skipped; /* RCPT left out the account's suppression list */

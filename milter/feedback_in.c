@@ -304,54 +304,137 @@ dispose(SMFICTX *ctx, struct conn *conn, struct msg *msg, const struct feedback 
 	return verdict;
 }
 
+/* One report read: parsed, correlated, its events written, suppression applied. */
+struct reading {
+	struct feedback fb;
+	struct origin o;
+	struct buf names, err;
+	enum feedback_kind kind;
+	int events; /* -1: the spool failed (errno) */
+	int suppressed;
+};
+
+static void
+reading_free(struct reading *r)
+{
+	feedback_free(&r->fb);
+	send_record_free(&r->o.sent);
+	buf_free(&r->err);
+	buf_free(&r->names);
+}
+
+/*
+ * Parse what was kept; false when it is no report (r->kind says why).
+ * Otherwise the events are written (r->events < 0 when the spool failed)
+ * and, when they were, the suppression list updated.
+ */
+static bool
+read_report(const struct services *svc, struct msg *msg, struct reading *r)
+{
+	memset(r, 0, sizeof(*r));
+	feedback_init();
+	r->kind = feedback_parse(msg->feedback_raw ? msg->feedback_raw->data : "",
+	                         msg->feedback_raw ? msg->feedback_raw->len : 0, &r->fb, &r->err);
+	/* An auto-reply is a person's answer, not a report: it goes where the MTA sends it. */
+	if (r->kind == FEEDBACK_ERROR || r->kind == FEEDBACK_NOT_FEEDBACK ||
+	    r->kind == FEEDBACK_AUTOREPLY)
+		return false;
+	correlate(svc, msg, &r->fb, &r->o);
+	r->events = write_events(svc, msg, &r->fb, &r->o, &r->names);
+	if (r->events >= 0) {
+		stats_feedback(svc, msg->policy, &r->fb, r->o.stream);
+		r->suppressed = suppress(svc, msg, &r->fb, &r->o);
+	}
+	return true;
+}
+
+static const char *
+unread_reason(const struct reading *r)
+{
+	return r->kind == FEEDBACK_ERROR       ? buf_str(&r->err)
+	       : r->kind == FEEDBACK_AUTOREPLY ? "an auto-reply (RFC 3834)"
+	                                       : "no bounce or complaint in it";
+}
+
+static sfsistat
+spool_failed(SMFICTX *ctx, const struct services *svc, const struct msg *msg)
+{
+	char detail[300];
+
+	snprintf(detail, sizeof(detail), "feedback events not written to %s: %s",
+	         spool_dir(svc->spool), strerror(errno));
+	return verdict_on_failure(ctx, msg->policy->on_spool_unwritable, msg->qid,
+	                          "event spool unwritable", detail);
+}
+
+static void
+log_reading(const struct msg *msg, const struct reading *r, const char *what, const char *done)
+{
+	log_info(msg->qid,
+	         "%s kind=%s format=%s rcpts=%zu correlation=%s mail_id=%s events=%s "
+	         "suppressed=%d action=%s%s",
+	         what, feedback_kind_name(r->fb.kind), r->fb.format ? r->fb.format : "-",
+	         r->fb.rcpt_count, r->o.correlation ? r->o.correlation : "none",
+	         r->o.mail_id[0] ? r->o.mail_id : "-", r->names.len ? buf_str(&r->names) : "-",
+	         r->suppressed, done, msg->feedback_truncated ? " truncated" : "");
+}
+
 sfsistat
 feedback_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg)
 {
-	struct feedback fb;
-	struct buf err = BUF_INIT, names = BUF_INIT;
-	struct origin o;
+	struct reading r;
 	const char *done = "deliver";
-	enum feedback_kind kind;
 	sfsistat verdict;
-	int events, suppressed;
-	char detail[300];
 
-	feedback_init();
-	memset(&fb, 0, sizeof(fb));
-	kind = feedback_parse(msg->feedback_raw ? msg->feedback_raw->data : "",
-	                      msg->feedback_raw ? msg->feedback_raw->len : 0, &fb, &err);
-	/* An auto-reply is a person's answer, not a report: it goes where the MTA sends it. */
-	if (kind == FEEDBACK_ERROR || kind == FEEDBACK_NOT_FEEDBACK || kind == FEEDBACK_AUTOREPLY) {
+	if (!read_report(svc, msg, &r)) {
 		log_notice(msg->qid, "feedback: not a report mailward can read (%s); delivered",
-		           kind == FEEDBACK_ERROR       ? buf_str(&err)
-		           : kind == FEEDBACK_AUTOREPLY ? "an auto-reply (RFC 3834)"
-		                                        : "no bounce or complaint in it");
-		buf_free(&err);
-		feedback_free(&fb);
+		           unread_reason(&r));
+		reading_free(&r);
 		return SMFIS_ACCEPT;
 	}
-	correlate(svc, msg, &fb, &o);
-	events = write_events(svc, msg, &fb, &o, &names);
-	if (events < 0) {
-		snprintf(detail, sizeof(detail), "feedback events not written to %s: %s",
-		         spool_dir(svc->spool), strerror(errno));
-		verdict = verdict_on_failure(ctx, msg->policy->on_spool_unwritable, msg->qid,
-		                             "event spool unwritable", detail);
+	if (r.events < 0) {
+		verdict = spool_failed(ctx, svc, msg);
 	} else {
-		stats_feedback(svc, msg->policy, &fb, o.stream);
-		suppressed = suppress(svc, msg, &fb, &o);
-		verdict = dispose(ctx, conn, msg, &fb, &done);
-		log_info(msg->qid,
-		         "feedback kind=%s format=%s rcpts=%zu correlation=%s mail_id=%s events=%s "
-		         "suppressed=%d action=%s%s",
-		         feedback_kind_name(fb.kind), fb.format ? fb.format : "-", fb.rcpt_count,
-		         o.correlation ? o.correlation : "none", o.mail_id[0] ? o.mail_id : "-",
-		         names.len ? buf_str(&names) : "-", suppressed, done,
-		         msg->feedback_truncated ? " truncated" : "");
+		verdict = dispose(ctx, conn, msg, &r.fb, &done);
+		log_reading(msg, &r, "feedback", done);
 	}
-	feedback_free(&fb);
-	send_record_free(&o.sent);
-	buf_free(&err);
-	buf_free(&names);
+	reading_free(&r);
+	return verdict;
+}
+
+bool
+feedback_report_detect(struct msg *msg)
+{
+	const char *type = NULL;
+
+	if (!msg->policy->feedback_read_reports)
+		return false;
+	for (size_t i = 0; i < msg->header_count && type == NULL; i++)
+		if (strcasecmp(msg->headers[i].name, "Content-Type") == 0)
+			type = msg->headers[i].value;
+	if (type == NULL || strcasestr(type, "multipart/report") == NULL ||
+	    (strcasestr(type, "delivery-status") == NULL &&
+	     strcasestr(type, "feedback-report") == NULL))
+		return false;
+	msg->report_copy = true;
+	for (size_t i = 0; i < msg->header_count; i++)
+		feedback_keep_header(msg, msg->headers[i].name, msg->headers[i].value);
+	feedback_keep_eoh(msg);
+	return true;
+}
+
+sfsistat
+feedback_report_eom(SMFICTX *ctx, const struct services *svc, struct msg *msg)
+{
+	struct reading r;
+	sfsistat verdict = SMFIS_CONTINUE;
+
+	if (!read_report(svc, msg, &r))
+		log_info(msg->qid, "report: not one mailward can read (%s)", unread_reason(&r));
+	else if (r.events < 0)
+		verdict = spool_failed(ctx, svc, msg);
+	else
+		log_reading(msg, &r, "report", "usual");
+	reading_free(&r);
 	return verdict;
 }

@@ -47,4 +47,15 @@ void feedback_keep_body(struct msg *msg, const unsigned char *chunk, size_t len)
 
 sfsistat feedback_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct msg *msg);
 
+/*
+ * A report (Content-Type multipart/report, delivery-status or
+ * feedback-report) to an address that is no feedback address, with
+ * feedback.read_reports: at the end of its header, start keeping a copy
+ * (true); at its end, write its events as feedback_eom() does, but leave
+ * the message to its usual path (verdict stays), except when the events
+ * cannot be written: then failure.spool_unwritable.
+ */
+bool feedback_report_detect(struct msg *msg);
+sfsistat feedback_report_eom(SMFICTX *ctx, const struct services *svc, struct msg *msg);
+
 #endif

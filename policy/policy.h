@@ -249,7 +249,8 @@ struct policy {
 	int feedback_complaint_action; /* enum policy_feedback_action */
 	long feedback_max_bytes;
 	bool feedback_suppress;
-	long correlation_days; /* feedback.correlation_days: Message-ID index */
+	bool feedback_read_reports; /* DSN/ARF reports to any other address too */
+	long correlation_days;      /* feedback.correlation_days: Message-ID index */
 	struct policy_verp_key *verp_keys;
 	size_t verp_key_count;
 	struct verp_key *verp_key_table; /* the keys alone, for verp_decode() */

@@ -380,6 +380,12 @@ static const struct setting feedback_settings[] = {
 	{ "max_bytes", SETTING_INT, P(feedback_max_bytes),
 	  "Feedback messages are read up to this size (the rest is ignored).", .def_int = 1048576,
 	  .min = 65536, .max = 67108864 },
+	{ "read_reports", SETTING_BOOL, P(feedback_read_reports),
+	  "Also read delivery reports (DSN) and complaints (ARF) sent to any other\n"
+	  "address, e.g. bounces that return to a sender's own mailbox when no custom\n"
+	  "MAIL FROM is used: their events are written (correlated by Message-ID) and\n"
+	  "the message goes on as usual, never discarded.",
+	  .def_bool = true },
 	{ "suppress", SETTING_BOOL, P(feedback_suppress),
 	  "Put addresses that bounced permanently or complained on the account's\n"
 	  "suppression list.",

@@ -49,7 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 23
+plan 26
 
 pf_setup "$work/pf" >/dev/null || {
 	echo "Bail out! pf_setup failed"
@@ -204,6 +204,18 @@ complaint=$(events_of Complaint | head -1)
 check "... its mail object is the Send event's (source, destination, correlation)" \
 	test "$(json x "[d['mail']['messageId'], d['mail']['source'], d['mail']['destination'], d['mail']['tags']['mailward:correlation']]" "$complaint")" = \
 	"['$mail_id', 'alice@example.com', ['nobody@rcpt.invalid'], ['message-id']]"
+
+# The same report to an ordinary address (no feedback address) is read
+# too (feedback.read_reports): its events are written, the message goes on.
+complaints_before=$(events_of Complaint | wc -l)
+sunk_before=$(sink_message_files | wc -l)
+sed 's/^To: fbl@example.com/To: postmaster@example.net/' "$work/arf.eml" >"$work/arf2.eml"
+timeout 30 swaks --server 127.0.0.1 --port "$PF_PORT" --local-interface 127.0.0.7 \
+	--from fbl@isp.example --to postmaster@example.net --data "@$work/arf2.eml" >"$work/arf2.send" 2>&1
+check "a report to an ordinary address is read too, correlated by Message-ID" \
+	wait_until 10 bash -c "grep -q 'report kind=complaint .*correlation=message-id mail_id=$mail_id .*action=usual' '$state/log'"
+check "... one more Complaint event" test "$(events_of Complaint | wc -l)" = $((complaints_before + 1))
+check "... and the message is delivered as usual" sink_wait_count $((sunk_before + 1)) 30
 
 # Delivery notifications.  mailward re-adds each recipient of stream tx
 # with NOTIFY=SUCCESS,FAILURE,DELAY: a held message shows it in the queue
