@@ -9,7 +9,8 @@
  * writes; a busy timeout rides out short lock waits.
  *
  * Schema versions: 1 the meta table; 2 adds the DMARC history
- * (dmarc_history.h).  Older files are upgraded in place when opened; a
+ * (dmarc_history.h); 3 the suppression list; 4 reputation counters and
+ * states (reputation_store.h).  Older files are upgraded in place when opened; a
  * file newer than this program is refused.  One open store may be shared
  * by every thread of the process.
  */
@@ -18,7 +19,7 @@
 
 #include "common/buf.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 

@@ -26,6 +26,7 @@
 #include "milter/daemon.h"
 #include "milter/endpoint.h"
 #include "milter/history.h"
+#include "milter/reputation.h"
 #include "milter/resolver.h"
 #include "milter/services.h"
 #include "milter/signals.h"
@@ -326,6 +327,7 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	st->svc.store = store_open(policy->store_path, &err);
 	fatal_if(st->svc.store == NULL, EX_CANTCREAT, "store.path", &err);
 	st->svc.history = history_start(st->svc.store);
+	st->svc.reputation = reputation_start(st->svc.store, st->svc.spool);
 	if (*policy->unsubscribe_url != '\0') {
 		st->endpoint = endpoint_start(policy->unsubscribe_listen, &st->svc, &err);
 		fatal_if(st->endpoint == NULL && err.len > 0, EX_CONFIG, "unsubscribe endpoint",
@@ -340,6 +342,7 @@ static void
 shutdown_daemon(struct daemon_state *st)
 {
 	signals_stop(&st->reloader);
+	reputation_stop(st->svc.reputation); /* writes its last counts and events first */
 	policy_uninstall();
 	spool_close(st->svc.spool);
 	endpoint_stop(st->endpoint);

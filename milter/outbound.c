@@ -23,6 +23,7 @@
 #include "milter/events.h"
 #include "milter/mailfrom.h"
 #include "milter/outbound.h"
+#include "milter/reputation.h"
 #include "milter/sign.h"
 #include "milter/suppress.h"
 #include "milter/unsubscribe.h"
@@ -121,6 +122,17 @@ commit_send_event(SMFICTX *ctx, const struct services *svc, struct msg *msg,
 	return SMFIS_CONTINUE;
 }
 
+/* Each recipient of an accepted message is a send of its stream and From domain. */
+static void
+count_send(const struct services *svc, const struct msg *msg)
+{
+	struct reputation_counts add = { .sends = (int64_t)msg->rcpt_count };
+	char *domain = first_address_domain(msg->common[COMMON_FROM]);
+
+	reputation_count(svc->reputation, msg->stream, domain, &add);
+	free(domain);
+}
+
 /* Hand every queued change to the MTA; the verdict follows at once. */
 static sfsistat
 apply_edits(SMFICTX *ctx, struct conn *conn, struct msg *msg)
@@ -142,6 +154,8 @@ outbound_eoh(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 
 	if (control_unknown_stream(msg) != NULL)
 		verdict = unknown_stream(ctx, msg);
+	if (verdict == SMFIS_CONTINUE)
+		verdict = reputation_eoh(ctx, svc, msg);
 	if (verdict == SMFIS_CONTINUE)
 		verdict = suppress_stream(ctx, svc, conn, msg);
 	if (verdict == SMFIS_CONTINUE)
@@ -183,6 +197,7 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 		         mail_from.len ? buf_str(&mail_from) : "unchanged", event,
 		         msg->unsubscribe ? " unsubscribe=" : "",
 		         msg->unsubscribe ? msg->unsubscribe : "");
+		count_send(svc, msg);
 		verdict = SMFIS_ACCEPT;
 	}
 	buf_free(&signed_by);

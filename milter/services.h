@@ -13,12 +13,14 @@
 #include "common/store.h"
 
 struct history;
+struct reputation;
 
 struct services {
 	struct spool *spool;
 	struct store *store;
 	struct dns_resolver *resolver; /* the dns section; NULL when inbound.mode is off */
 	struct history *history;       /* DMARC history writer (milter/history.h) */
+	struct reputation *reputation; /* counters and pauses (milter/reputation.h) */
 };
 
 #endif

@@ -99,12 +99,26 @@ struct policy_dns_zone {
 	struct strlist nameservers;
 };
 
+/*
+ * Reputation limits of a stream, or of every From domain (the reputation
+ * group): rates as percent strings, durations as "24h" (common/reputation.h
+ * reads them; the loader has checked them).
+ */
+struct policy_reputation {
+	char *warn_complaint_rate;
+	char *warn_bounce_rate;
+	char *pause_complaint_rate;
+	char *pause_bounce_rate;
+	long min_sends;
+	char *window;
+	char *auto_resume;
+};
+
 /* streams: sending streams, the self-hosted form of configuration sets. */
 struct policy_stream {
 	char *name;
 	bool bulk;
-	long complaint_rate_permille_max;
-	long bounce_rate_permille_max;
+	struct policy_reputation reputation;
 };
 
 /* webhooks: endpoints the dispatcher (mailward events dispatch) posts events to. */
@@ -196,6 +210,7 @@ struct policy {
 
 	struct policy_stream *streams;
 	size_t stream_count;
+	struct policy_reputation domain_reputation; /* the reputation group */
 
 	/* unsubscribe */
 	char *unsubscribe_url;
