@@ -22,6 +22,7 @@
 #define PENDING_MAX     10000
 #define PAUSED_CACHE_MS 1000
 #define PRUNE_EVERY     3600 /* seconds */
+#define JUDGE_ALL_EVERY 300  /* seconds */
 
 struct pending {
 	enum reputation_kind kind;
@@ -121,9 +122,47 @@ write_counts(struct reputation *rep, struct pending *batch, size_t n, time_t now
 	free(rows);
 }
 
+struct names {
+	struct pending *items;
+	size_t count;
+};
+
+static void
+name_add(enum reputation_kind kind, const char *name, void *arg)
+{
+	struct names *names = arg;
+
+	names->items = xgrow(names->items, names->count, sizeof(*names->items));
+	names->items[names->count++] = (struct pending){ .kind = kind, .name = xstrdup(name) };
+}
+
+/*
+ * Now and then judge everything counted in the last week, not only what
+ * was counted just now: rates move as old hours leave the window (sends
+ * leave before the complaints about them do), and a warning re-arms when
+ * they fall back.
+ */
+static void
+judge_all(struct reputation *rep, const struct policy *policy, time_t now)
+{
+	struct names names = { 0 };
+	struct buf err = BUF_INIT;
+
+	if (reputation_store_names(rep->store, reputation_hour(now) - REPUTATION_KEEP_HOURS,
+	                           name_add, &names, &err) < 0)
+		log_warning(NULL, "reputation: names not read: %s", buf_str(&err));
+	for (size_t i = 0; i < names.count; i++) {
+		reputation_judge(rep->store, policy, names.items[i].kind, names.items[i].name, now);
+		free(names.items[i].name);
+	}
+	free(names.items);
+	buf_free(&err);
+}
+
 /* Write, judge what was counted, resume what is due, announce. */
 static void
-tick(struct reputation *rep, struct pending *batch, size_t n, time_t now, time_t *pruned)
+tick(struct reputation *rep, struct pending *batch, size_t n, time_t now, time_t *pruned,
+     time_t *judged)
 {
 	struct policy *policy = policy_acquire();
 	struct buf err = BUF_INIT;
@@ -132,6 +171,10 @@ tick(struct reputation *rep, struct pending *batch, size_t n, time_t now, time_t
 		write_counts(rep, batch, n, now);
 	for (size_t i = 0; policy != NULL && i < n; i++)
 		reputation_judge(rep->store, policy, batch[i].kind, batch[i].name, now);
+	if (policy != NULL && now - *judged >= JUDGE_ALL_EVERY) {
+		judge_all(rep, policy, now);
+		*judged = now;
+	}
 	reputation_resume_due(rep->store, now);
 	if (policy != NULL)
 		reputation_announce(rep->store, rep->spool, policy);
@@ -163,7 +206,7 @@ writer_main(void *arg)
 	struct reputation *rep = arg;
 	struct pending *batch = xcalloc(PENDING_MAX, sizeof(*batch));
 	struct timespec until;
-	time_t pruned = 0;
+	time_t pruned = 0, judged = time(NULL);
 	bool last = false;
 
 	pthread_mutex_lock(&rep->lock);
@@ -181,7 +224,7 @@ writer_main(void *arg)
 			            rep->dropped);
 		rep->dropped = 0;
 		pthread_mutex_unlock(&rep->lock);
-		tick(rep, batch, n, time(NULL), &pruned);
+		tick(rep, batch, n, time(NULL), &pruned, &judged);
 		pthread_mutex_lock(&rep->lock);
 	}
 	pthread_mutex_unlock(&rep->lock);

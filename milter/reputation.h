@@ -9,14 +9,12 @@
  * already, and counts are statistics.
  *
  * After each write the thread judges every stream and From domain it just
- * counted against the policy's limits (common/reputation.h): a first
- * crossing of a warning limit is announced with a ReputationWarning event,
- * a pause limit pauses the stream or From domain in the store (so a
- * restart and "mailward stream" see it) with a StreamPaused (or
- * FromDomainPaused) event and a log line.  Once a second it also resumes
- * pauses whose auto_resume time has come, and writes the events of
- * changes announced in the store (the CLI's pauses and resumes) to the
- * spool: the daemon is the spool's only writer.
+ * counted (and every five minutes all of them) against the policy's limits (common/reputation.h): a
+ * first crossing of a warning limit is announced with a ReputationWarning event, a pause limit
+ * pauses the stream or From domain in the store (so a restart and "mailward stream" see it) with a
+ * StreamPaused (or FromDomainPaused) event and a log line.  Once a second it also resumes pauses
+ * whose auto_resume time has come, and writes the events of changes announced in the store (the
+ * CLI's pauses and resumes) to the spool: the daemon is the spool's only writer.
  *
  * reputation_eoh() is the gate: once the header has named the stream, a
  * message of a paused stream or From domain is tempfailed (451 4.7.1,
