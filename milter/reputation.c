@@ -352,7 +352,8 @@ tempfail(SMFICTX *ctx, struct msg *msg, const char *what, const char *name, cons
 		escaped[j++] = text[i];
 	}
 	escaped[j] = '\0';
-	log_notice(msg->qid, "paused %s=%s reason=\"%s\"; tempfailed", what, name, why);
+	log_notice(msg->qid, "paused %s=%s reason=\"%s\"; tempfailed",
+	           strcmp(what, "From domain") == 0 ? "from_domain" : "stream", name, why);
 	smfi_setreply(ctx, "451", "4.7.1", escaped);
 	return SMFIS_TEMPFAIL;
 }

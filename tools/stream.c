@@ -251,27 +251,38 @@ run(struct store *store, const struct policy *policy, const struct options *opt,
 	return set_state(store, opt, name, strcmp(command, "pause") == 0);
 }
 
-/* The command and its NAME (NULL for list); EX_USAGE when they are wrong. */
+/* The command and its NAME (NULL for list), options around them; 0 or an exit status. */
 static int
-words(int argc, char **argv, const char **command, const char **name)
+words(int argc, char **argv, struct options *opt, const char **command, const char **name)
 {
+	int rc;
+
 	if (optind >= argc) {
 		usage(stderr);
 		return EX_USAGE;
 	}
 	*command = argv[optind++];
 	*name = NULL;
-	if (strcmp(*command, "list") == 0)
-		return 0;
-	if (strcmp(*command, "pause") != 0 && strcmp(*command, "resume") != 0) {
+	if (strcmp(*command, "list") != 0 && strcmp(*command, "pause") != 0 &&
+	    strcmp(*command, "resume") != 0) {
 		fprintf(stderr, "mailward stream: unknown command %s\n", *command);
 		return EX_USAGE;
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "mailward stream: %s needs a NAME\n", *command);
+	if ((rc = parse(argc, argv, opt)) != 0)
+		return rc;
+	if (strcmp(*command, "list") != 0) {
+		if (optind >= argc) {
+			fprintf(stderr, "mailward stream: %s needs a NAME\n", *command);
+			return EX_USAGE;
+		}
+		*name = argv[optind++];
+		if ((rc = parse(argc, argv, opt)) != 0)
+			return rc;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mailward stream: unexpected %s\n", argv[optind]);
 		return EX_USAGE;
 	}
-	*name = argv[optind++];
 	return 0;
 }
 
@@ -287,15 +298,9 @@ stream_main(int argc, char **argv)
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
-	if ((rc = words(argc, argv, &command, &name)) != 0)
-		return rc;
 	/* Options may follow the command and the name too. */
-	if ((rc = parse(argc, argv, &opt)) != 0)
+	if ((rc = words(argc, argv, &opt, &command, &name)) != 0)
 		return rc < 0 ? 0 : rc;
-	if (optind < argc) {
-		fprintf(stderr, "mailward stream: unexpected %s\n", argv[optind]);
-		return EX_USAGE;
-	}
 	if ((policy = policy_load(opt.policy_path, &err)) == NULL) {
 		fprintf(stderr, "%s", buf_str(&err));
 		buf_free(&err);

@@ -12,7 +12,8 @@
 # while "billing" still passes.  The pause survives a restart and shows in
 # "mailward stream list"; "mailward stream resume" lifts it (StreamResumed,
 # by administrator).  Stream "promo" (auto_resume = "3s") resumes by
-# itself; "mailward stream pause billing" pauses billing within a second.
+# itself; "mailward stream pause billing" pauses billing within a second;
+# a From domain paused with --domain is tempfailed in every stream.
 # Forged complaints (no valid token) count for nothing.  About 20 s.
 set -u
 top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -34,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 22
+plan 24
 
 head -c 32 /dev/urandom >"$work/verp.key"
 chmod 600 "$work/verp.key"
@@ -160,6 +161,15 @@ check "mailward stream pause billing: billing is tempfailed within a second or s
 	grep -q '^eoh 451 4.7.1 mailward: sending stream billing is paused (paused by an administrator)' <<<"$(send billing b2@rcpt.test BILL2)"
 check "... with a StreamPaused event by administrator" \
 	wait_until 5 grep -q 'reputation: StreamPaused stream=billing by=administrator' "$work/log"
+
+stream pause --domain example.com >/dev/null
+sleep 1.2
+check "a paused From domain tempfails its mail in every stream" \
+	grep -q '^eoh 451 4.7.1 mailward: From domain example.com is paused' <<<"$(send news r24@rcpt.test NEWS24)"
+stream resume --domain example.com >/dev/null
+sleep 1.2
+check "... until it is resumed (FromDomainResumed)" \
+	bash -c "grep -q '^verdict accept' <<<\"\$1\" && grep -q 'FromDomainResumed domain=example.com by=administrator' '$work/log'" _ "$(send news r25@rcpt.test NEWS25)"
 
 if ! done_testing; then
 	sed 's/^/# /' "$work/log" | tail -30
