@@ -338,7 +338,7 @@ reputation_paused(struct reputation *rep, enum reputation_kind kind, const char 
 	return found;
 }
 
-/* 451 4.7.1 with the reason; '%' doubled, as smfi_setreply() wants it. */
+/* 451 4.7.1 with the reason; '%' doubled: Sendmail formats the text, Postfix un-doubles it. */
 static sfsistat
 tempfail(SMFICTX *ctx, struct msg *msg, const char *what, const char *name, const char *why)
 {
