@@ -106,8 +106,33 @@ static const char upgrade_to_v4[] = "CREATE TABLE send_index ("
                                     ") WITHOUT ROWID;"
                                     "CREATE INDEX send_index_time ON send_index(time);";
 
+/*
+ * Version 5: reputation (reputation_store.h).  kind is "stream" or
+ * "domain"; hour is unix time / 3600; state is ok, warning or paused;
+ * reputation_outbox is the outbox of events the daemon has yet to write.
+ */
+static const char upgrade_to_v5[] =
+    "CREATE TABLE reputation_counts ("
+    "  kind TEXT NOT NULL, name TEXT NOT NULL, hour INTEGER NOT NULL,"
+    "  sends INTEGER NOT NULL, bounces INTEGER NOT NULL, complaints INTEGER NOT NULL,"
+    "  PRIMARY KEY (kind, name, hour)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX reputation_counts_hour ON reputation_counts(hour);"
+    "CREATE TABLE reputation_state ("
+    "  kind TEXT NOT NULL, name TEXT NOT NULL,"
+    "  state TEXT NOT NULL, since INTEGER NOT NULL, resume_at INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  base_hour INTEGER NOT NULL, base_sends INTEGER NOT NULL,"
+    "  base_bounces INTEGER NOT NULL, base_complaints INTEGER NOT NULL,"
+    "  PRIMARY KEY (kind, name)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE reputation_outbox ("
+    "  id INTEGER PRIMARY KEY, type TEXT NOT NULL, body TEXT NOT NULL"
+    ");";
+
 /* upgrades[i] takes a file from version i + 1 to i + 2. */
-static const char *const upgrades[] = { upgrade_to_v2, upgrade_to_v3, upgrade_to_v4 };
+static const char *const upgrades[] = { upgrade_to_v2, upgrade_to_v3, upgrade_to_v4,
+	                                upgrade_to_v5 };
 
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == STORE_SCHEMA_VERSION - 1,
                "one upgrade step per schema version after the first");

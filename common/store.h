@@ -10,16 +10,17 @@
  *
  * Schema versions: 1 the meta table; 2 adds the DMARC history
  * (dmarc_history.h); 3 the suppression list (suppression.h); 4 the index
- * of recent Send events by Message-ID (send_index.h).  Older files are upgraded in place when
- * opened; a file newer than this program is refused.  One open store may be shared by every thread
- * of the process.
+ * of recent Send events by Message-ID (send_index.h); 5 reputation
+ * counters and states (reputation_store.h).  Older files are upgraded in
+ * place when opened; a file newer than this program is refused.  One open
+ * store may be shared by every thread of the process.
  */
 #ifndef MW_STORE_H
 #define MW_STORE_H
 
 #include "common/buf.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 

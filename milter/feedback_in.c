@@ -18,6 +18,7 @@
 #include "common/xalloc.h"
 #include "milter/feedback_in.h"
 #include "milter/stats.h"
+#include "milter/reputation.h"
 #include "milter/verdict.h"
 
 bool
@@ -264,6 +265,36 @@ suppress(const struct services *svc, const struct msg *msg, const struct feedbac
 	return added;
 }
 
+/*
+ * Permanent bounces and complaints count against the stream and From
+ * domain of the original message, only when its token proves we sent it:
+ * forged reports must not be a way to pause somebody's mail.  The From
+ * domain is the returned original's, when the report includes it.
+ */
+static void
+count_feedback(const struct services *svc, const struct feedback *fb, const struct origin *o)
+{
+	struct reputation_counts add = { 0 };
+	char *domain;
+
+	if (o->correlation == NULL)
+		return;
+	for (size_t i = 0; i < fb->rcpt_count; i++) {
+		if (fb->kind == FEEDBACK_BOUNCE && fb->rcpts[i].type == BOUNCE_PERMANENT &&
+		    bounce_trusted(o, fb->rcpts[i].address))
+			add.bounces++;
+		else if (fb->kind == FEEDBACK_COMPLAINT)
+			add.complaints++;
+	}
+	if (fb->kind == FEEDBACK_COMPLAINT && add.complaints == 0)
+		add.complaints = 1; /* a report that names no recipient is still one complaint */
+	if (add.bounces == 0 && add.complaints == 0)
+		return;
+	domain = fb->orig.from != NULL ? first_address_domain(fb->orig.from) : NULL;
+	reputation_count(svc->reputation, o->stream, domain, &add);
+	free(domain);
+}
+
 /* ------------------------------------------------------------ disposition */
 
 static int
@@ -344,6 +375,7 @@ read_report(const struct services *svc, struct msg *msg, struct reading *r)
 	if (r->events >= 0) {
 		stats_feedback(svc, msg->policy, &r->fb, r->o.stream);
 		r->suppressed = suppress(svc, msg, &r->fb, &r->o);
+		count_feedback(svc, &r->fb, &r->o);
 	}
 	return true;
 }

@@ -28,6 +28,7 @@
 #include "milter/history.h"
 #include "milter/limits.h"
 #include "milter/send_log.h"
+#include "milter/reputation.h"
 #include "milter/resolver.h"
 #include "milter/services.h"
 #include "milter/signals.h"
@@ -371,6 +372,7 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	st->svc.metrics = stats_new();
 	start_http(policy, st);
 	st->svc.send_log = send_log_start(st->svc.store);
+	st->svc.reputation = reputation_start(st->svc.store, st->svc.spool);
 	st->svc.resolver = resolver_open(policy, &err);
 	fatal_if(st->svc.resolver == NULL && err.len > 0, EX_CONFIG, "dns", &err);
 	stats_watch_dns(st->svc.resolver, st->svc.metrics);
@@ -381,6 +383,7 @@ static void
 shutdown_daemon(struct daemon_state *st)
 {
 	signals_stop(&st->reloader);
+	reputation_stop(st->svc.reputation); /* writes its last counts and events first */
 	policy_uninstall();
 	endpoint_stop(st->endpoints[0]); /* before what its requests use */
 	endpoint_stop(st->endpoints[1]);

@@ -28,6 +28,7 @@
 #include "milter/mailfrom.h"
 #include "milter/outbound.h"
 #include "milter/send_log.h"
+#include "milter/reputation.h"
 #include "milter/sign.h"
 #include "milter/stream_select.h"
 #include "milter/stats.h"
@@ -193,6 +194,17 @@ request_delivery_notices(struct msg *msg)
 	return true;
 }
 
+/* Each recipient of an accepted message is a send of its stream and From domain. */
+static void
+count_send(const struct services *svc, const struct msg *msg)
+{
+	struct reputation_counts add = { .sends = (int64_t)msg->rcpt_count };
+	char *domain = first_address_domain(msg->common[COMMON_FROM]);
+
+	reputation_count(svc->reputation, msg->stream, domain, &add);
+	free(domain);
+}
+
 /* Hand every queued change to the MTA; the verdict follows at once. */
 static sfsistat
 apply_edits(SMFICTX *ctx, struct conn *conn, struct msg *msg)
@@ -217,6 +229,7 @@ outbound_eoh(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 		verdict = unknown_stream(ctx, msg);
 	if (verdict == SMFIS_CONTINUE)
 		verdict = identity_check(ctx, svc, conn, msg);
+	verdict = reputation_eoh(ctx, svc, msg);
 	if (verdict == SMFIS_CONTINUE)
 		verdict = suppress_stream(ctx, svc, conn, msg);
 	if (verdict == SMFIS_CONTINUE)
@@ -266,6 +279,7 @@ outbound_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 		    msg->unsubscribe ? " unsubscribe=" : "",
 		    msg->unsubscribe ? msg->unsubscribe : "", notify ? " notify=success" : "");
 		index_message(svc, conn, msg);
+		count_send(svc, msg);
 		verdict = SMFIS_ACCEPT;
 	}
 	buf_free(&signed_by);

@@ -16,6 +16,7 @@
 struct history;
 struct limits;
 struct send_log;
+struct reputation;
 
 struct services {
 	struct spool *spool;
@@ -26,6 +27,7 @@ struct services {
 	struct limits *limits;         /* sending limits' counters (milter/limits.h) */
 	struct metrics *metrics;       /* counters (milter/stats.h); updates are atomic */
 	struct send_log *send_log;     /* Message-ID index writer (milter/send_log.h) */
+	struct reputation *reputation; /* counters and pauses (milter/reputation.h) */
 };
 
 #endif

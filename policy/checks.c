@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/netaddr.h"
+#include "common/reputation.h"
 #include "policy/checks.h"
 
 static bool
@@ -210,4 +211,44 @@ bool
 check_optional_address(const char *value, char *err, size_t errlen)
 {
 	return *value == '\0' || check_address(value, err, errlen);
+}
+
+bool
+check_rate(const char *value, char *err, size_t errlen)
+{
+	long rate;
+
+	if (reputation_parse_rate(value, &rate))
+		return true;
+	snprintf(err, errlen,
+	         "\"%s\": expected a percentage such as \"0.3%%\" (at most three decimals, "
+	         "up to 100%%) or \"0\" for none",
+	         value);
+	return false;
+}
+
+/* A sliding window: whole hours, from 1 hour to the 7 days the store keeps. */
+bool
+check_window(const char *value, char *err, size_t errlen)
+{
+	long seconds;
+
+	if (reputation_parse_duration(value, &seconds) && seconds % 3600 == 0 && seconds >= 3600 &&
+	    seconds <= 7 * 86400)
+		return true;
+	snprintf(err, errlen, "\"%s\": expected whole hours or days from \"1h\" to \"7d\"", value);
+	return false;
+}
+
+bool
+check_duration(const char *value, char *err, size_t errlen)
+{
+	long seconds;
+
+	if (reputation_parse_duration(value, &seconds))
+		return true;
+	snprintf(err, errlen,
+	         "\"%s\": expected a number and a unit (s, m, h, d) such as \"6h\", or \"0\"",
+	         value);
+	return false;
 }

@@ -18,5 +18,9 @@ bool check_token(const char *value, char *err, size_t errlen);
 bool check_nameserver(const char *value, char *err, size_t errlen);
 bool check_optional_url(const char *value, char *err, size_t errlen);
 bool check_optional_address(const char *value, char *err, size_t errlen);
+/* Reputation limits: "0.3%", a window of hours ("24h", "7d"), a duration ("90s", "6h", "0"). */
+bool check_rate(const char *value, char *err, size_t errlen);
+bool check_window(const char *value, char *err, size_t errlen);
+bool check_duration(const char *value, char *err, size_t errlen);
 
 #endif

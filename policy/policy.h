@@ -99,6 +99,21 @@ struct policy_dns_zone {
 	struct strlist nameservers;
 };
 
+/*
+ * Reputation limits of a stream, or of every From domain (the reputation
+ * group): rates as percent strings, durations as "24h" (common/reputation.h
+ * reads them; the loader has checked them).
+ */
+struct policy_reputation {
+	char *warn_complaint_rate;
+	char *warn_bounce_rate;
+	char *pause_complaint_rate;
+	char *pause_bounce_rate;
+	long min_sends;
+	char *window;
+	char *auto_resume;
+};
+
 /* streams: sending streams, the self-hosted form of configuration sets. */
 enum policy_suppression_scope {
 	SUPPRESSION_SCOPE_ACCOUNT, /* the account's list and the stream's own */
@@ -108,8 +123,7 @@ enum policy_suppression_scope {
 struct policy_stream {
 	char *name;
 	bool bulk;
-	long complaint_rate_permille_max;
-	long bounce_rate_permille_max;
+	struct policy_reputation reputation;
 	/* selection, tags, suppression scope, sending limits (policy/streams.h) */
 	struct strlist auth_users;   /* SMTP AUTH users whose mail is in this stream */
 	struct strlist senders;      /* envelope sender patterns */
@@ -232,6 +246,7 @@ struct policy {
 	size_t identity_count;
 	struct policy_user_limits *user_limits;
 	size_t user_limit_count;
+	struct policy_reputation domain_reputation; /* the reputation group */
 
 	/* unsubscribe */
 	char *unsubscribe_url;

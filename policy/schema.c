@@ -247,17 +247,67 @@ static const struct setting inbound_settings[] = {
 	{ NULL },
 };
 
+/*
+ * Reputation limits: the same rows, with the same words, in each stream
+ * and in the reputation group (From domains).  Rates are percentages, as
+ * Gmail's and Yahoo's guidance states them.
+ */
+static const char doc_warn_complaint[] =
+    "Announce a ReputationWarning event when the complaint rate (complaints /\n"
+    "recipients sent to, in the window) passes this; \"0\": never.";
+static const char doc_warn_bounce[] = "The same for the permanent bounce rate.";
+static const char doc_pause_complaint[] =
+    "Pause when the complaint rate passes this: new mail is tempfailed (451\n"
+    "4.7.1) and waits in the MTA's queue until resumed; \"0\": never.";
+static const char doc_pause_bounce[] = "The same for the permanent bounce rate.";
+static const char doc_min_sends[] = "Recipients sent to in the window before rates are judged.";
+static const char doc_window[] =
+    "Sliding window of the rates, whole hours or days (\"24h\", \"7d\"):\n"
+    "the current hour and the ones before it.";
+static const char doc_auto_resume[] =
+    "Resume a pause by itself after this long (\"6h\", \"30m\", \"90s\");\n"
+    "\"0\": only \"mailward stream resume\" does.";
+
+#define R(field) offsetof(struct policy, domain_reputation.field)
+
+static const struct setting reputation_settings[] = {
+	{ "warn_complaint_rate", SETTING_STRING, R(warn_complaint_rate), doc_warn_complaint,
+	  .def_string = "0.1%", .check = check_rate },
+	{ "warn_bounce_rate", SETTING_STRING, R(warn_bounce_rate), doc_warn_bounce,
+	  .def_string = "2%", .check = check_rate },
+	{ "pause_complaint_rate", SETTING_STRING, R(pause_complaint_rate), doc_pause_complaint,
+	  .def_string = "0.3%", .check = check_rate },
+	{ "pause_bounce_rate", SETTING_STRING, R(pause_bounce_rate), doc_pause_bounce,
+	  .def_string = "5%", .check = check_rate },
+	{ "min_sends", SETTING_INT, R(min_sends), doc_min_sends, .def_int = 500, .min = 1,
+	  .max = 1000000000 },
+	{ "window", SETTING_STRING, R(window), doc_window, .def_string = "24h",
+	  .check = check_window },
+	{ "auto_resume", SETTING_STRING, R(auto_resume), doc_auto_resume, .def_string = "0",
+	  .check = check_duration },
+	{ NULL },
+};
+
 static const struct setting stream_settings[] = {
 	{ "name", SETTING_STRING, S(name), "Stream (configuration set) name.", .required = true,
 	  .example = "newsletters", .check = check_token },
 	{ "bulk", SETTING_BOOL, S(bulk), "Bulk mail: gets List-Unsubscribe headers.",
 	  .def_bool = false },
-	{ "complaint_rate_max", SETTING_INT, S(complaint_rate_permille_max),
-	  "Pause the stream above this complaint rate, per mille (0: never).", .def_int = 3,
-	  .min = 0, .max = 1000 },
-	{ "bounce_rate_max", SETTING_INT, S(bounce_rate_permille_max),
-	  "Pause the stream above this bounce rate, per mille (0: never).", .def_int = 50, .min = 0,
-	  .max = 1000 },
+	/* Reputation limits (milter/reputation.h), as in the reputation group. */
+	{ "warn_complaint_rate", SETTING_STRING, S(reputation.warn_complaint_rate),
+	  doc_warn_complaint, .def_string = "0.1%", .check = check_rate },
+	{ "warn_bounce_rate", SETTING_STRING, S(reputation.warn_bounce_rate), doc_warn_bounce,
+	  .def_string = "2%", .check = check_rate },
+	{ "pause_complaint_rate", SETTING_STRING, S(reputation.pause_complaint_rate),
+	  doc_pause_complaint, .def_string = "0.3%", .check = check_rate },
+	{ "pause_bounce_rate", SETTING_STRING, S(reputation.pause_bounce_rate), doc_pause_bounce,
+	  .def_string = "5%", .check = check_rate },
+	{ "min_sends", SETTING_INT, S(reputation.min_sends), doc_min_sends, .def_int = 500,
+	  .min = 1, .max = 1000000000 },
+	{ "window", SETTING_STRING, S(reputation.window), doc_window, .def_string = "24h",
+	  .check = check_window },
+	{ "auto_resume", SETTING_STRING, S(reputation.auto_resume), doc_auto_resume,
+	  .def_string = "0", .check = check_duration },
 	/* selection, tags, suppression scope, sending limits (policy/streams.h) */
 	{ "auth_users", SETTING_STRING_LIST, S(auth_users),
 	  "SMTP AUTH users ({auth_authen}, exact names) whose mail is in this stream\n"
@@ -558,6 +608,11 @@ const struct setting policy_schema[] = {
 	  "naming a user applies.  Counters are in memory, per mailward process.",
 	  .children = user_limits_settings, .elem_size = sizeof(struct policy_user_limits),
 	  .count_offset = P(user_limit_count) },
+	{ "reputation", SETTING_GROUP, 0,
+	  "Reputation of each From domain: sends, permanent bounces and complaints\n"
+	  "over a sliding window, judged like a stream's (the limits of each stream\n"
+	  "are in its own entry).  See mailward stream list.",
+	  .children = reputation_settings },
 	{ "unsubscribe", SETTING_GROUP, 0,
 	  "List-Unsubscribe and List-Unsubscribe-Post on bulk mail (streams with\n"
 	  "bulk = true), one recipient per message; tokens are signed with the\n"

@@ -22,6 +22,7 @@ static const struct subcommand {
 	{ "feedback", feedback_main,
 	  "print the SES-shaped events a bounce or complaint gives (feedback parse FILE)" },
 	{ "suppression", suppression_main, "the suppression list: list, get, add, remove" },
+	{ "stream", stream_main, "reputation of sending streams: list, pause, resume" },
 	{ "report", report_main, "write DMARC aggregate reports (RFC 7489 XML) from the history" },
 	{ "stats", stats_main, "what the running daemon counted (its /metrics page) as tables" },
 };

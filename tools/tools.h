@@ -20,6 +20,7 @@ void tools_list(FILE *out);
 
 int keygen_main(int argc, char **argv);
 int suppression_main(int argc, char **argv);
+int stream_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int events_main(int argc, char **argv);
 int feedback_main(int argc, char **argv);

@@ -289,9 +289,8 @@ static const struct error_case range_cases[] = {
 	  "FILE:2: daemon.listen_backlog: 65536 is out of range (1 to 65535)\n" },
 	{ "64-bit value", "daemon = {\n  timeout = 99999999999L;\n};\n",
 	  "FILE:2: daemon.timeout: 99999999999 is out of range (1 to 86400)\n" },
-	{ "inside a group-list element",
-	  "streams = (\n  { name = \"news\"; complaint_rate_max = 1001; }\n);\n",
-	  "FILE:2: streams[1].complaint_rate_max: 1001 is out of range (0 to 1000)\n" },
+	{ "inside a group-list element", "streams = (\n  { name = \"news\"; min_sends = 0; }\n);\n",
+	  "FILE:2: streams[1].min_sends: 0 is out of range (1 to 1000000000)\n" },
 	/* libconfig 1.5 would wrap these to 5 and 0: load.c catches them. */
 	{ "decimal beyond 32 bits without the L suffix",
 	  "daemon = {\n  timeout = 4294967301;\n};\n",
@@ -341,6 +340,21 @@ invalid_choice_is_an_error_listing_the_choices(void **state)
 }
 
 static const struct error_case validator_cases[] = {
+	/* reputation limits */
+	{ "a rate without a percent sign",
+	  "streams = (\n  { name = \"news\"; pause_complaint_rate = \"0.3\"; }\n);\n",
+	  "FILE:2: streams[1].pause_complaint_rate: \"0.3\": expected a percentage such as "
+	  "\"0.3%\" (at most three decimals, up to 100%) or \"0\" for none\n" },
+	{ "a window that is not whole hours", "reputation = {\n  window = \"90m\";\n};\n",
+	  "FILE:2: reputation.window: \"90m\": expected whole hours or days from \"1h\" to "
+	  "\"7d\"\n" },
+	{ "a window longer than the store keeps", "reputation = {\n  window = \"8d\";\n};\n",
+	  "FILE:2: reputation.window: \"8d\": expected whole hours or days from \"1h\" to "
+	  "\"7d\"\n" },
+	{ "an auto_resume without a unit",
+	  "streams = (\n  { name = \"news\"; auto_resume = \"10\"; }\n);\n",
+	  "FILE:2: streams[1].auto_resume: \"10\": expected a number and a unit (s, m, h, d) "
+	  "such as \"6h\", or \"0\"\n" },
 	/* milter socket */
 	{ "unix socket with a relative path", "daemon = {\n  socket = \"unix:run/m.sock\";\n};\n",
 	  "FILE:2: daemon.socket: \"unix:run/m.sock\": a unix socket needs an absolute path\n" },
@@ -876,7 +890,7 @@ static const char valid_policy[] =
     "    algorithm = \"ed25519-sha256\"; stream = \"news\"; }\n"
     ");\n"
     "streams = (\n"
-    "  { name = \"news\"; bulk = true; complaint_rate_max = 1; }\n"
+    "  { name = \"news\"; bulk = true; pause_complaint_rate = \"0.5%\"; auto_resume = \"6h\"; }\n"
     ");\n"
     "feedback = {\n"
     "  bounce_domains = [ \"bounces.example.com\" ];\n"
@@ -939,8 +953,11 @@ valid_file_lands_each_value_where_the_table_says(void **state)
 	assert_int_equal(p->stream_count, 1);
 	assert_string_equal(p->streams[0].name, "news");
 	assert_true(p->streams[0].bulk);
-	assert_int_equal(p->streams[0].complaint_rate_permille_max, 1);
-	assert_int_equal(p->streams[0].bounce_rate_permille_max, 50);
+	assert_string_equal(p->streams[0].reputation.pause_complaint_rate, "0.5%");
+	assert_string_equal(p->streams[0].reputation.auto_resume, "6h");
+	assert_string_equal(p->streams[0].reputation.warn_complaint_rate, "0.1%"); /* default */
+	assert_int_equal(p->streams[0].reputation.min_sends, 500);
+	assert_string_equal(p->domain_reputation.window, "24h");
 
 	assert_int_equal(p->bounce_domains.count, 1);
 	assert_string_equal(p->bounce_domains.items[0], "bounces.example.com");
