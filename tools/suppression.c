@@ -349,45 +349,42 @@ one(struct store *store, const char *command, const char *address, const struct 
 	return rc < 0 ? EX_IOERR : rc == 0 ? 1 : 0;
 }
 
-/* The command and its operand; 0 or EX_USAGE. */
+/* The command's operand (options may come before it); 0 or EX_USAGE. */
 static int
-command_of(int argc, char **argv, const char **command, const char **operand)
+operand_of(int argc, char **argv, const char *command, const char **operand, struct options *opt)
 {
 	static const char *const needs_address[] = { "get", "add", "remove" };
+	int rc = parse(argc, argv, opt);
+	bool have = optind < argc && (argv[optind][0] != '-' || argv[optind][1] == '\0');
 
-	if (optind >= argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	*command = argv[optind++];
-	*operand = NULL;
+	if (rc != 0)
+		return rc;
+	*operand = have ? argv[optind] : NULL;
 	for (size_t i = 0; i < sizeof(needs_address) / sizeof(needs_address[0]); i++)
-		if (strcmp(*command, needs_address[i]) == 0) {
-			if (optind >= argc) {
+		if (strcmp(command, needs_address[i]) == 0) {
+			if (!have) {
 				fprintf(stderr, "mailward suppression: %s needs an ADDRESS\n",
-				        *command);
+				        command);
 				return EX_USAGE;
 			}
-			*operand = argv[optind++];
+			optind++;
 			return 0;
 		}
-	if (strcmp(*command, "import") == 0) {
-		if (optind >= argc || (argv[optind][0] == '-' && argv[optind][1] != '\0')) {
-			fprintf(stderr, "mailward suppression: import needs a FILE (- : stdin)\n");
-			return EX_USAGE;
-		}
-		*operand = argv[optind++];
+	if (strcmp(command, "import") == 0 && !have) {
+		fprintf(stderr, "mailward suppression: import needs a FILE (- : stdin)\n");
+		return EX_USAGE;
+	}
+	if (strcmp(command, "import") == 0 || strcmp(command, "export") == 0) {
+		optind += have;
+		if (*operand == NULL)
+			*operand = "-";
 		return 0;
 	}
-	if (strcmp(*command, "export") == 0) {
-		*operand = "-";
-		if (optind < argc && (argv[optind][0] != '-' || argv[optind][1] == '\0'))
-			*operand = argv[optind++];
+	if (strcmp(command, "list") == 0) {
+		*operand = NULL;
 		return 0;
 	}
-	if (strcmp(*command, "list") == 0)
-		return 0;
-	fprintf(stderr, "mailward suppression: unknown command %s\n", *command);
+	fprintf(stderr, "mailward suppression: unknown command %s\n", command);
 	return EX_USAGE;
 }
 
@@ -416,10 +413,16 @@ suppression_main(int argc, char **argv)
 	const char *command, *operand;
 	int rc = parse(argc, argv, &opt);
 
-	if (rc != 0 || (rc = command_of(argc, argv, &command, &operand)) != 0)
+	if (rc != 0)
 		return rc;
-	/* Options may follow the command and its operand too. */
-	if ((rc = parse(argc, argv, &opt)) != 0)
+	if (optind >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	command = argv[optind++];
+	/* Options may come anywhere after the command too. */
+	if ((rc = operand_of(argc, argv, command, &operand, &opt)) != 0 ||
+	    (rc = parse(argc, argv, &opt)) != 0)
 		return rc;
 	if (optind < argc) {
 		fprintf(stderr, "mailward suppression: unexpected %s\n", argv[optind]);
