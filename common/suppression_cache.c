@@ -242,12 +242,13 @@ build(struct suppression_cache *cache, int64_t *version, struct buf *err)
 	return f;
 }
 
-/* Swap a new filter in, with this process's additions made meanwhile. */
-static void
+/* Swap a new filter in, with this process's additions made meanwhile; its entries. */
+static unsigned long
 install(struct suppression_cache *cache, struct filter *f, int64_t version, unsigned long epoch,
         double ms)
 {
 	struct filter *old;
+	unsigned long entries;
 
 	pthread_mutex_lock(&cache->lock);
 	if (epoch != cache->epoch)
@@ -258,10 +259,11 @@ install(struct suppression_cache *cache, struct filter *f, int64_t version, unsi
 	old = cache->filter;
 	cache->filter = f;
 	cache->version = version;
-	cache->stats.entries = f->entries;
+	entries = cache->stats.entries = f->entries;
 	cache->stats.last_build_ms = ms;
 	pthread_mutex_unlock(&cache->lock);
 	filter_free(old);
+	return entries;
 }
 
 /* A second before trying again (lock held), so a broken file is not read in a loop. */
@@ -300,9 +302,12 @@ rebuild_thread(void *arg)
 		epoch = cache->epoch;
 		pthread_mutex_unlock(&cache->lock);
 		clock_gettime(CLOCK_MONOTONIC, &start);
-		if ((f = build(cache, &version, &err)) != NULL)
-			install(cache, f, version, epoch, elapsed_ms(&start));
-		else
+		if ((f = build(cache, &version, &err)) != NULL) {
+			double ms = elapsed_ms(&start);
+
+			log_info(NULL, "suppression cache: %lu entries read again in %.0f ms",
+			         install(cache, f, version, epoch, ms), ms);
+		} else
 			log_warning(NULL, "suppression cache: %s (lookups read the table)",
 			            buf_str(&err));
 		buf_free(&err);
@@ -343,7 +348,9 @@ suppression_cache_start(struct store *store, struct buf *err)
 	struct suppression_cache *cache = xcalloc(1, sizeof(*cache));
 	struct timespec start;
 	struct filter *f;
+	unsigned long entries;
 	int64_t version;
+	double ms;
 
 	pthread_mutex_init(&cache->lock, NULL);
 	pthread_cond_init(&cache->wake, NULL);
@@ -357,13 +364,13 @@ suppression_cache_start(struct store *store, struct buf *err)
 		free(cache);
 		return -1;
 	}
-	install(cache, f, version, 0, elapsed_ms(&start));
+	ms = elapsed_ms(&start);
+	entries = install(cache, f, version, 0, ms);
 	cache->stats.running = true;
 	if (pthread_create(&cache->thread, NULL, rebuild_thread, cache) != 0)
 		log_panic("suppression cache: cannot start a thread");
 	store_attach(store, &attachment_key, cache, cache_release);
-	log_info(NULL, "suppression cache: %lu entries read in %.0f ms", f->entries,
-	         cache->stats.last_build_ms);
+	log_info(NULL, "suppression cache: %lu entries read in %.0f ms", entries, ms);
 	return 0;
 }
 
