@@ -44,7 +44,9 @@ for f in "$mw" "$lookup"; do
 done
 
 work=$(mktemp -d /tmp/mw-suppression-bench.XXXXXX)
-cleanup() { [ "$keep" = 1 ] && echo "work directory kept: $work" || rm -rf "$work"; }
+cleanup() {
+	if [ "$keep" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 cat >"$work/mailward.conf" <<CONF
 inbound = { mode = "off"; };
