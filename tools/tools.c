@@ -21,7 +21,8 @@ static const struct subcommand {
 	  "the event spool: list, tail, show, ack, redrive; the webhook dispatcher" },
 	{ "feedback", feedback_main,
 	  "print the SES-shaped events a bounce or complaint gives (feedback parse FILE)" },
-	{ "suppression", suppression_main, "the suppression list: list, get, add, remove" },
+	{ "suppression", suppression_main,
+	  "the suppression list: list, get, add, remove, import, export" },
 	{ "report", report_main, "write DMARC aggregate reports (RFC 7489 XML) from the history" },
 };
 
