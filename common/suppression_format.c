@@ -239,31 +239,62 @@ domain_ok(const char *d, size_t len)
 	return label > 0;
 }
 
+/* A quoted local part ("john doe"): printable ASCII, \ escapes; NULL or why not. */
+static const char *
+quoted_local_bad(const char *p, size_t len)
+{
+	if (len < 2 || p[len - 1] != '"')
+		return "address with an unterminated quoted local part";
+	for (size_t i = 1; i < len - 1; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '\\' && i + 1 < len - 1)
+			c = (unsigned char)p[++i];
+		else if (c == '\\' || c == '"')
+			return "address with a stray \\ or \" in its quoted local part";
+		if (c < 0x20 || c == 0x7f)
+			return "address with a control character";
+	}
+	return NULL;
+}
+
+/* NULL, or why the local part (len bytes at p) is not one. */
+static const char *
+local_bad(const char *p, size_t len)
+{
+	if (len == 0 || len > 64)
+		return "address with an empty or overlong local part";
+	if (p[0] == '"')
+		return quoted_local_bad(p, len);
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '@')
+			return "address with two @";
+		if ((unsigned char)p[i] <= ' ' || p[i] == 0x7f || strchr("<>,;\\\"()[]:", p[i]))
+			return "address with a blank, control character or one of "
+			       "<>,;\\\"()[]: (unquoted)";
+	}
+	return NULL;
+}
+
 int
 suppression_address_check(const char *address, const char **why)
 {
 	size_t len = strlen(address);
 	const char *at = strrchr(address, '@');
 
+	*why = NULL;
 	if (len == 0)
-		return *why = "empty address", -1;
-	if (len > SUPPRESSION_ADDRESS_MAX)
-		return *why = "address longer than 320 bytes", -1;
-	for (const char *p = address; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("<>,;\\\"", *p) != NULL)
-			return *why = "address with a blank, control character or one of <>,;\\\"",
-			       -1;
-	if (at == NULL)
-		return *why = "address without @", -1;
-	if (at == address || at - address > 64)
-		return *why = "address with an empty or overlong local part", -1;
-	if (memchr(address, '@', (size_t)(at - address)) != NULL)
-		return *why = "address with two @", -1;
-	if (!domain_ok(at + 1, strlen(at + 1)))
-		return *why = "address with a bad domain", -1;
-	if (!utf8_valid(address, len))
-		return *why = "address that is not UTF-8", -1;
-	return 0;
+		*why = "empty address";
+	else if (len > SUPPRESSION_ADDRESS_MAX)
+		*why = "address longer than 320 bytes";
+	else if (!utf8_valid(address, len))
+		*why = "address that is not UTF-8";
+	else if (at == NULL)
+		*why = "address without @";
+	else if ((*why = local_bad(address, (size_t)(at - address))) == NULL &&
+	         !domain_ok(at + 1, strlen(at + 1)))
+		*why = "address with a bad domain";
+	return *why == NULL ? 0 : -1;
 }
 
 /* Digits at p (exactly n of them) into *out. */

@@ -84,10 +84,11 @@ void suppression_csv_write(struct buf *out, const struct suppression_entry *entr
 void suppression_jsonl_write(struct buf *out, const struct suppression_entry *entry);
 
 /*
- * An address fit for the list: local@domain, no blanks or control
- * characters, no <>,;, a local part of at most 64 bytes, a domain of
- * non-empty labels (letters, digits, '-', '_', UTF-8) or an address
- * literal [...].  0, or -1 with a static reason in *why.
+ * An address fit for the list: UTF-8, local@domain; a local part of at
+ * most 64 bytes, without blanks, control characters or <>,;\"()[]:@
+ * unless it is quoted ("john doe"@example.com); a domain of non-empty
+ * labels (letters, digits, '-', '_', UTF-8) or an address literal
+ * [...].  0, or -1 with a static reason in *why.
  */
 int suppression_address_check(const char *address, const char **why);
 /* A time as described above: 0, or -1. */

@@ -44,6 +44,11 @@ static const struct row_case csv_cases[] = {
 	  "f@example.com", "a, b", SUPPRESSION_MANUAL, 1795462103, "say \"hi\"", NULL },
 	{ NULL, "g@example.com,,,,\r", "g@example.com", "", SUPPRESSION_MANUAL, NOW, "", NULL },
 	{ NULL, "h@[192.0.2.1]", "h@[192.0.2.1]", "", SUPPRESSION_MANUAL, NOW, "", NULL },
+	/* quoted local parts, CSV-quoted as export writes them */
+	{ NULL, "\"\"\"John Doe, Jr\"\"@Example.com\"", "\"john doe, jr\"@example.com", "",
+	  SUPPRESSION_MANUAL, NOW, "", NULL },
+	{ NULL, "\"\"\"a\\\"\"b@c\"\"@example.com\"", "\"a\\\"b@c\"@example.com", "",
+	  SUPPRESSION_MANUAL, NOW, "", NULL },
 	{ NULL, "j\xc3\xa9r\xc3\xb4me@exampl\xc3\xa9.fr", "j\xc3\xa9r\xc3\xb4me@exampl\xc3\xa9.fr",
 	  "", SUPPRESSION_MANUAL, NOW, "", NULL },
 	/* refused rows */
@@ -54,6 +59,16 @@ static const struct row_case csv_cases[] = {
 	{ NULL, "a@example..com", NULL, NULL, 0, 0, NULL, "bad domain" },
 	{ NULL, "a@b@example.com", NULL, NULL, 0, 0, NULL, "two @" },
 	{ NULL, "<a@example.com>", NULL, NULL, 0, 0, NULL, "one of <>" },
+	{ NULL, "\"\"\"john\"\"doe\"\"@example.com\"", NULL, NULL, 0, 0, NULL, "stray" },
+	{ NULL, "\"\"\"john@example.com\"", NULL, NULL, 0, 0, NULL, "unterminated quoted local" },
+	{ NULL,
+	  "a\x01"
+	  "b@example.com",
+	  NULL, NULL, 0, 0, NULL, "control character" },
+	{ NULL,
+	  "a\xff"
+	  "b@example.com",
+	  NULL, NULL, 0, 0, NULL, "not UTF-8" },
 	{ NULL, "a@example.com,,SPAM", NULL, NULL, 0, 0, NULL, "unknown reason \"SPAM\"" },
 	{ NULL, "a@example.com,,,yesterday", NULL, NULL, 0, 0, NULL, "bad time \"yesterday\"" },
 	{ NULL, "a@example.com,,,2026-02-31", NULL, NULL, 0, 0, NULL, "bad time" },
@@ -250,7 +265,7 @@ awkward_entry(void)
 {
 	struct suppression_entry e = { .reason = SUPPRESSION_UNSUBSCRIBE, .time = 1795462103 };
 
-	snprintf(e.address, sizeof(e.address), "%s", "o'brien+tag@example.com");
+	snprintf(e.address, sizeof(e.address), "%s", "\"o'brien, jr\"@example.com");
 	snprintf(e.scope, sizeof(e.scope), "%s", "news, weekly");
 	snprintf(e.message_id, sizeof(e.message_id), "%s", "<a\"b\\c@x>");
 	return e;
@@ -280,8 +295,9 @@ written_rows_read_back_the_same(void **state)
 	assert_int_equal(suppression_csv_header(text.data, text.len - 1, &cols, &why), 1);
 	buf_reset(&text);
 	suppression_csv_write(&text, &in);
-	assert_string_equal(buf_str(&text), "o'brien+tag@example.com,\"news, weekly\",UNSUBSCRIBE,"
-	                                    "2026-11-23T19:28:23.000Z,\"<a\"\"b\\c@x>\"\n");
+	assert_string_equal(buf_str(&text),
+	                    "\"\"\"o'brien, jr\"\"@example.com\",\"news, weekly\",UNSUBSCRIBE,"
+	                    "2026-11-23T19:28:23.000Z,\"<a\"\"b\\c@x>\"\n");
 	nl = strchr(text.data, '\n');
 	assert_int_equal(
 	    suppression_csv_row(&cols, text.data, (size_t)(nl - text.data), NOW, &out, &why), 0);
@@ -290,7 +306,7 @@ written_rows_read_back_the_same(void **state)
 	suppression_jsonl_write(&text, &in);
 	assert_string_equal(
 	    buf_str(&text),
-	    "{\"emailAddress\":\"o'brien+tag@example.com\",\"reason\":\"UNSUBSCRIBE\","
+	    "{\"emailAddress\":\"\\\"o'brien, jr\\\"@example.com\",\"reason\":\"UNSUBSCRIBE\","
 	    "\"lastUpdateTime\":\"2026-11-23T19:28:23.000Z\",\"stream\":\"news, "
 	    "weekly\",\"messageId\":\"<a\\\"b\\\\c@x>\"}\n");
 	assert_int_equal(suppression_jsonl_row(text.data, text.len - 1, NOW, &out, &why), 0);
