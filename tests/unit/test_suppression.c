@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +265,82 @@ cache_sees_another_connections_changes_at_the_next_lookup(void **state)
 	store_close(milter);
 }
 
+struct worker {
+	struct store *store;
+	int id;
+	int wrong;
+};
+
+/* Add own keys and look them up, and unlisted ones, while others do the same. */
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct buf err = BUF_INIT;
+
+	for (int i = 0; i < 300; i++) {
+		char address[64];
+		struct suppression_entry e, got;
+
+		snprintf(address, sizeof(address), "w%d-%d@example.com", w->id, i);
+		e = entry(address, "", SUPPRESSION_BOUNCE, i);
+		w->wrong += suppression_add(w->store, &e, &err) != 0;
+		w->wrong += suppression_get(w->store, address, "", &got, &err) != 1;
+		snprintf(address, sizeof(address), "absent%d-%d@example.com", w->id, i);
+		w->wrong += suppression_get(w->store, address, "", &got, &err) != 0;
+	}
+	buf_free(&err);
+	return NULL;
+}
+
+static void
+cache_stays_right_with_threads_and_another_writer(void **state)
+{
+	struct store *milter = open_named("threads.db"), *cli = open_named("threads.db");
+	struct worker workers[4];
+	pthread_t threads[4];
+	struct buf err = BUF_INIT;
+	int wrong = 0;
+
+	(void)state;
+	assert_int_equal(suppression_cache_start(milter, &err), 0);
+	for (int i = 0; i < 4; i++) {
+		workers[i] = (struct worker){ .store = milter, .id = i };
+		assert_int_equal(pthread_create(&threads[i], NULL, worker_run, &workers[i]), 0);
+	}
+	/* Meanwhile another connection adds and removes: seen by the very next lookup. */
+	for (int i = 0; i < 200; i++) {
+		char address[64];
+		struct suppression_entry e, got;
+
+		snprintf(address, sizeof(address), "cli-%d@example.com", i);
+		e = entry(address, "s", SUPPRESSION_MANUAL, i);
+		assert_int_equal(suppression_add(cli, &e, &err), 0);
+		wrong += suppression_get(milter, address, "s", &got, &err) != 1;
+		if (i % 2 == 0) {
+			assert_int_equal(suppression_remove(cli, address, "s", &err), 1);
+			wrong += suppression_get(milter, address, "s", &got, &err) != 0;
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(threads[i], NULL);
+		wrong += workers[i].wrong;
+	}
+	assert_int_equal(wrong, 0);
+	assert_true(cache_current(milter));
+	for (int i = 0; i < 200; i++) {
+		char address[64];
+		struct suppression_entry got;
+
+		snprintf(address, sizeof(address), "cli-%d@example.com", i);
+		assert_int_equal(suppression_get(milter, address, "s", &got, &err), i % 2);
+	}
+	assert_int_equal(err.len, 0);
+	buf_free(&err);
+	store_close(cli);
+	store_close(milter);
+}
+
 static int
 setup(void **state)
 {
@@ -288,6 +365,7 @@ main(void)
 		cmocka_unit_test(import_upserts_in_batches_and_the_last_row_wins),
 		cmocka_unit_test(cache_answers_misses_from_memory_and_hits_from_the_table),
 		cmocka_unit_test(cache_sees_another_connections_changes_at_the_next_lookup),
+		cmocka_unit_test(cache_stays_right_with_threads_and_another_writer),
 	};
 	return cmocka_run_group_tests_name("suppression", tests, setup, teardown);
 }
