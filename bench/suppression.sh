@@ -12,7 +12,10 @@
 #   3. bench/suppression-lookup: LOOKUPS (100,000) listed and LOOKUPS
 #      unlisted addresses through suppression_get(), the function the
 #      milter calls at RCPT, store only and with the milter's cache;
-#      p50/p99/max in microseconds.  The target is p99 < 100 us.
+#      p50/p99/max in microseconds.  The target is p99 < 100 us.  Then
+#      LOOKUPS/20 "cold" ones of each kind, with the store file dropped
+#      from the kernel's page cache before each (a list larger than the
+#      memory left for it): the case the cache is for.
 # Not a timed test: it prints figures and fails only on wrong answers or
 # failed commands.  --smoke (10,000 rows, 2,000 lookups) is what
 # tests/e2e/suppression-cli.sh runs so this script keeps working.
@@ -89,7 +92,7 @@ if [ "$exported" -ne "$rows" ]; then
 	exit 1
 fi
 
-"$lookup" "$work/state.db" -n "$lookups" >"$work/lookup.txt" 2>"$work/lookup.log" || {
+"$lookup" "$work/state.db" -n "$lookups" -c $((lookups / 20)) >"$work/lookup.txt" 2>"$work/lookup.log" || {
 	cat "$work/lookup.txt" "$work/lookup.log" >&2
 	exit 1
 }
