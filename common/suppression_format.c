@@ -181,11 +181,6 @@ suppression_csv_header(const char *line, size_t len, struct suppression_columns 
 	bool seen[SUPPRESSION_COL_COUNT] = { false };
 	enum suppression_column col;
 
-	/* A byte-order mark, as spreadsheets write. */
-	if (len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
-		line += 3;
-		len -= 3;
-	}
 	suppression_columns_default(cols);
 	/* A header's first field names a column; anything else is a row (maybe a bad one). */
 	if (split(line, len, &f, &ignored) < 0 || column_of(f.value[0], &col) < 0) {

@@ -55,28 +55,42 @@ first_line(struct reader *r, const char *line, size_t len, struct suppression_en
 	return suppression_csv_row(&r->cols, line, len, r->now, e, why) < 0 ? ROW_BAD : ROW_GOOD;
 }
 
+/* One non-blank line: its row, or none (a CSV header). */
+static enum row_result
+line_row(struct reader *r, const char *line, size_t len, struct suppression_entry *e,
+         struct buf *why)
+{
+	int rc;
+
+	if (r->format == SUPPRESSION_FORMAT_JSONL)
+		rc = suppression_jsonl_row(line, len, r->now, e, why);
+	else if (r->started)
+		rc = suppression_csv_row(&r->cols, line, len, r->now, e, why);
+	else
+		return first_line(r, line, len, e, why);
+	return rc < 0 ? ROW_BAD : ROW_GOOD;
+}
+
 static enum row_result
 next_row(struct reader *r, struct suppression_entry *e, struct buf *why)
 {
 	ssize_t n;
 
 	while ((n = getline(&r->line, &r->cap, r->in)) >= 0) {
+		const char *line = r->line;
 		size_t len = (size_t)n;
 		enum row_result rc;
 
-		r->lineno++;
-		if (len > 0 && r->line[len - 1] == '\n')
+		/* A byte-order mark, as spreadsheets write. */
+		if (++r->lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+			line += 3;
+			len -= 3;
+		}
+		if (len > 0 && line[len - 1] == '\n')
 			len--;
-		if (suppression_line_blank(r->line, len))
+		if (suppression_line_blank(line, len))
 			continue;
-		if (r->format == SUPPRESSION_FORMAT_JSONL)
-			return suppression_jsonl_row(r->line, len, r->now, e, why) < 0 ? ROW_BAD
-			                                                               : ROW_GOOD;
-		if (r->started)
-			return suppression_csv_row(&r->cols, r->line, len, r->now, e, why) < 0
-			           ? ROW_BAD
-			           : ROW_GOOD;
-		if ((rc = first_line(r, r->line, len, e, why)) != ROW_END)
+		if ((rc = line_row(r, line, len, e, why)) != ROW_END)
 			return rc;
 	}
 	if (ferror(r->in)) {

@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 38
+plan 39
 
 milter_addr=127.0.53.60
 read -r mw_port < <(pf_free_ports 1)
@@ -108,6 +108,9 @@ check "a missing input file is exit 66" test "$(status sup d import "$work/nope.
 printf 'h1@example.com\nh2@example.com,news\n' >"$work/plain.txt"
 check "a plain list of addresses (no header) imports as MANUAL entries" \
 	bash -c "[ $(status sup d import "$work/plain.txt") = 0 ] && [ \"\$('$mw' suppression -c '$work/d.conf' get h2@example.com --stream news 2>/dev/null | grep -o MANUAL)\" = MANUAL ]"
+printf '\xef\xbb\xbfh3@example.com\r\n' >"$work/bom.csv"
+check "a byte-order mark and CRLF line ends (as spreadsheets write) are no part of a row" \
+	bash -c "[ $(status sup d import "$work/bom.csv") = 0 ] && '$mw' suppression -c '$work/d.conf' get h3@example.com >/dev/null 2>&1"
 printf 'address,reason,time\nh1@example.com,COMPLAINT,2026-11-23T10:00:00+01:00\n' >"$work/again.csv"
 sup d import "$work/again.csv"
 check "importing an address again updates its entry (upsert)" \
