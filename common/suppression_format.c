@@ -123,6 +123,10 @@ split(const char *line, size_t len, struct fields *f, struct buf *why)
 		buf_printf(why, "line longer than %d bytes", LINE_MAX_BYTES - 1);
 		return -1;
 	}
+	if (memchr(line, '\0', len) != NULL) {
+		buf_printf(why, "NUL byte in the line");
+		return -1;
+	}
 	f->count = 0;
 	for (;;) {
 		char *start = out;
@@ -380,6 +384,16 @@ suppression_time_parse(const char *text, time_t *out)
 
 /* --------------------------------------------------------------- rows */
 
+/* UTF-8 without control characters: what a stream name or message ID may hold. */
+static bool
+text_ok(const char *v)
+{
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return utf8_valid(v, strlen(v));
+}
+
 /* One column's text into the entry; -1 with why. */
 static int
 set_column(struct suppression_entry *e, enum suppression_column col, const char *v, struct buf *why)
@@ -399,6 +413,10 @@ set_column(struct suppression_entry *e, enum suppression_column col, const char 
 	case SUPPRESSION_COL_SCOPE:
 		if (strlen(v) > SUPPRESSION_SCOPE_MAX) {
 			buf_printf(why, "stream name longer than %d bytes", SUPPRESSION_SCOPE_MAX);
+			return -1;
+		}
+		if (!text_ok(v)) {
+			buf_printf(why, "stream name with a control character or not UTF-8");
 			return -1;
 		}
 		snprintf(e->scope, sizeof(e->scope), "%s", v);
@@ -421,6 +439,10 @@ set_column(struct suppression_entry *e, enum suppression_column col, const char 
 		if (strlen(v) >= sizeof(e->message_id)) {
 			buf_printf(why, "message ID longer than %zu bytes",
 			           sizeof(e->message_id) - 1);
+			return -1;
+		}
+		if (!text_ok(v)) {
+			buf_printf(why, "message ID with a control character or not UTF-8");
 			return -1;
 		}
 		snprintf(e->message_id, sizeof(e->message_id), "%s", v);

@@ -23,7 +23,8 @@
  * offset ("2026-11-23T19:28:23.123Z", "2026-11-23T20:28:23+01:00"), a bare
  * date (midnight UTC) or epoch seconds.  A row is refused with a reason
  * (to be prefixed with FILE:LINE) for a bad address, an unknown reason, a
- * bad time, an overlong scope or message ID, or a line it cannot read.
+ * bad time, an overlong scope or message ID (or one with control
+ * characters or bytes that are not UTF-8), or a line it cannot read.
  */
 #ifndef MW_SUPPRESSION_FORMAT_H
 #define MW_SUPPRESSION_FORMAT_H

@@ -84,6 +84,8 @@ static const struct row_case csv_cases[] = {
 	{ NULL,
 	  "a@example.com,,,,0123456789012345678901234567890123456789012345678901234567890123456789",
 	  NULL, NULL, 0, 0, NULL, "message ID longer than 63" },
+	{ NULL, "a@example.com,\"x\ty\"", NULL, NULL, 0, 0, NULL, "stream name with a control" },
+	{ NULL, "a@example.com,,,,id\xff", NULL, NULL, 0, 0, NULL, "message ID with a control" },
 	{ "scope,reason", ",BOUNCE", NULL, NULL, 0, 0, NULL, "no address column" },
 	{ "address,colour", "a@example.com,red", NULL, NULL, 0, 0, NULL,
 	  "unknown column \"colour\"" },
