@@ -259,6 +259,7 @@ struct suppression_import {
 	struct store *store;
 	struct import_row *rows;
 	long count, done;
+	bool failed;          /* a batch was rolled back: nothing more goes in */
 	long long cache_size; /* the connection's, put back at the end */
 };
 
@@ -300,10 +301,8 @@ suppression_import_begin(struct store *store, struct buf *err)
 
 /* The batch, sorted, in one transaction. */
 static int
-import_flush(struct suppression_import *im, struct buf *err)
+import_write(struct suppression_import *im, struct buf *err)
 {
-	if (im->count == 0)
-		return 0;
 	qsort(im->rows, (size_t)im->count, sizeof(*im->rows), row_order);
 	if (store_run(im->store, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
@@ -320,11 +319,25 @@ import_flush(struct suppression_import *im, struct buf *err)
 		store_run(im->store, "ROLLBACK", NULL);
 		return -1;
 	}
-	if (suppression_cache_of(im->store) != NULL)
-		suppression_cache_forget(suppression_cache_of(im->store));
-	im->done += im->count;
-	im->count = 0;
 	return 0;
+}
+
+static int
+import_flush(struct suppression_import *im, struct buf *err)
+{
+	struct suppression_cache *cache = suppression_cache_of(im->store);
+	int rc;
+
+	if (im->count == 0 || im->failed)
+		return im->failed ? -1 : 0;
+	if ((rc = import_write(im, err)) < 0)
+		im->failed = true;
+	else
+		im->done += im->count;
+	im->count = 0;
+	if (cache != NULL)
+		suppression_cache_forget(cache);
+	return rc;
 }
 
 int
@@ -333,6 +346,10 @@ suppression_import_put(struct suppression_import *im, const struct suppression_e
 {
 	struct import_row *row = &im->rows[im->count];
 
+	if (im->failed) {
+		buf_printf(err, "suppression: import stopped after a store error");
+		return -1;
+	}
 	if (keys(entry->address, entry->scope, row->entry.address, row->entry.scope, err) < 0)
 		return -1;
 	row->entry.reason = entry->reason;
@@ -344,18 +361,18 @@ suppression_import_put(struct suppression_import *im, const struct suppression_e
 	return 0;
 }
 
-long
-suppression_import_end(struct suppression_import *im, struct buf *err)
+int
+suppression_import_end(struct suppression_import *im, long *imported, struct buf *err)
 {
 	char pragma[64];
-	long done;
+	int rc = import_flush(im, err);
 
-	done = import_flush(im, err) < 0 ? -1 : im->done;
+	*imported = im->done;
 	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = %lld", im->cache_size);
 	if (im->cache_size != 0)
 		sqlite3_exec(store_db(im->store), pragma, NULL, NULL, NULL);
 	store_unlock(im->store);
 	free(im->rows);
 	free(im);
-	return done;
+	return rc;
 }

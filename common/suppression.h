@@ -88,10 +88,16 @@ long suppression_list(struct store *store, const struct suppression_filter *filt
 struct suppression_import;
 
 struct suppression_import *suppression_import_begin(struct store *store, struct buf *err);
-/* 0, or -1 with the reason in err (the batch in progress is rolled back). */
+/*
+ * 0, or -1 with the reason in err: the batch in progress was rolled back
+ * and nothing more goes in (the batches before it stay).
+ */
 int suppression_import_put(struct suppression_import *im, const struct suppression_entry *entry,
                            struct buf *err);
-/* Commit the last batch and free im: the number of entries imported, or -1. */
-long suppression_import_end(struct suppression_import *im, struct buf *err);
+/*
+ * Commit the last batch and free im: 0, or -1 with the reason in err;
+ * either way the number of entries committed in *imported.
+ */
+int suppression_import_end(struct suppression_import *im, long *imported, struct buf *err);
 
 #endif

@@ -222,10 +222,10 @@ import_rows(struct store *store, struct reader *r)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	status = scan(r, im, &t);
-	if ((done = suppression_import_end(im, &err)) < 0) {
-		fprintf(stderr, "mailward suppression: %s\n", buf_str(&err));
+	if (suppression_import_end(im, &done, &err) < 0) {
+		if (status == 0) /* scan() reported its own failure */
+			fprintf(stderr, "mailward suppression: %s\n", buf_str(&err));
 		status = EX_IOERR;
-		done = 0;
 	}
 	fprintf(
 	    stderr,
