@@ -6,8 +6,11 @@
  * cache line), 7 of them, at about 10 bits per key when full, about 1 %
  * false positives; it is sized for twice the keys it is built with, and a
  * fuller one (own additions) asks for a rebuild at a larger size.
- * Building reads the whole list on a connection of its own in one read
- * transaction, so the keys and the count of additions are one snapshot.
+ * Building reads the store connection's data_version first, then the
+ * whole list on a connection of its own, in one read transaction that
+ * starts after it: the filter holds every key committed as of that
+ * version, and this process's additions made meanwhile are added to it
+ * before it is swapped in.
  */
 #include "config.h"
 
