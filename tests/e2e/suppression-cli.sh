@@ -50,6 +50,7 @@ sup() {
 	[ -f "$work/$name.conf" ] || conf "$name"
 	"$mw" suppression -c "$work/$name.conf" "$@" 2>"$work/err"
 }
+# status CMD...: its exit status (its output dropped)
 status() {
 	"$@" >/dev/null
 	echo $?
@@ -58,14 +59,15 @@ status() {
 # ------------------------------------------------------------------ CSV
 cat >"$work/clean.csv" <<'CSV'
 address,scope,reason,time,message_id
+"""john doe""@example.com",vip,MANUAL,2024-06-01T00:00:00.000Z,m-0
 alice@example.com,,BOUNCE,2026-11-01T10:00:00.000Z,m-1
 bob@example.org,news,COMPLAINT,2026-11-10T12:30:00.000Z,m-2
 carol@example.net,,UNSUBSCRIBE,2026-11-20T00:00:00.000Z,"id, with comma"
 dave@example.com,weekly,MANUAL,2025-01-01T00:00:00.000Z,
 CSV
 rc=$(status sup a import "$work/clean.csv")
-check "a clean CSV file imports (exit 0) and says how many" \
-	bash -c "[ $rc = 0 ] && grep -q '4 entries imported from $work/clean.csv' '$work/err'"
+check "a clean CSV file (with a quoted local part) imports (exit 0) and says how many" \
+	bash -c "[ $rc = 0 ] && grep -q '5 entries imported from $work/clean.csv' '$work/err'"
 sup a export "$work/back.csv"
 check "export gives back the same CSV, byte for byte (sorted by address)" \
 	cmp -s "$work/clean.csv" "$work/back.csv"
@@ -98,7 +100,7 @@ check "--strict with bad rows: exit 1, every bad row reported" \
 		grep -q 'nothing imported (--strict)' '$work/err'"
 check "... and nothing imported" test "$(sup c export | wc -l)" = 1
 check "--strict with a clean file imports it all" \
-	bash -c "[ $(status sup c import "$work/clean.csv" --strict) = 0 ] && [ \$('$mw' suppression -c '$work/c.conf' export 2>/dev/null | wc -l) = 5 ]"
+	bash -c "[ $(status sup c import "$work/clean.csv" --strict) = 0 ] && [ \$('$mw' suppression -c '$work/c.conf' export 2>/dev/null | wc -l) = 6 ]"
 
 printf 'address,colour\nx@example.com,red\n' >"$work/header.csv"
 rc=$(status sup d import "$work/header.csv")
@@ -146,7 +148,7 @@ check "JSON Lines with bad rows: good ones imported, each bad one FILE:LINE, exi
 # -------------------------------------------------------------- stdin
 rc=$(status sup g import - <"$work/clean.csv")
 check "import - reads CSV from standard input" \
-	bash -c "[ $rc = 0 ] && grep -q '4 entries imported from stdin' '$work/err'"
+	bash -c "[ $rc = 0 ] && grep -q '5 entries imported from stdin' '$work/err'"
 rc=$(status sup h import - --format jsonl <"$work/clean.jsonl")
 check "import - --format jsonl reads JSON Lines from standard input" \
 	bash -c "[ $rc = 0 ] && [ \$('$mw' suppression -c '$work/h.conf' export 2>/dev/null | wc -l) = 4 ]"
@@ -155,7 +157,7 @@ check "import - --strict: nothing imported from a bad standard input" \
 	bash -c "[ $rc = 1 ] && grep -q '^stdin:3: address without @' '$work/err' && [ \$('$mw' suppression -c '$work/i.conf' export 2>/dev/null | wc -l) = 1 ]"
 rc=$(status sup i import - --strict <"$work/clean.csv")
 check "import - --strict: all of a clean standard input" \
-	bash -c "[ $rc = 0 ] && [ \$('$mw' suppression -c '$work/i.conf' export 2>/dev/null | wc -l) = 5 ]"
+	bash -c "[ $rc = 0 ] && [ \$('$mw' suppression -c '$work/i.conf' export 2>/dev/null | wc -l) = 6 ]"
 
 # ------------------------------------------------------------ filters
 addresses() { sup a "$@" | tail -n +2 | cut -d, -f1 | tr '\n' ' '; }
@@ -178,7 +180,7 @@ sup m import "$work/clean.csv"
 "$mw" -f -c "$work/m.conf" 2>"$work/milter.log" &
 mw_pid=$!
 check "the milter reads the list into its cache at start" \
-	wait_until 10 grep -q 'suppression cache: 4 entries read' "$work/milter.log"
+	wait_until 10 grep -q 'suppression cache: 5 entries read' "$work/milter.log"
 wait_until 10 bash -c "ss -ltn | grep -q '$milter_addr:$mw_port '"
 printf 'From: sender@example.com\r\nTo: x@example.com\r\nSubject: hi\r\n\r\nbody\r\n' >"$work/msg.eml"
 mc() {
@@ -199,7 +201,7 @@ printf 'imported@example.com,,BOUNCE\n' | sup m import -
 check "the CLI imports an address: refused at once" \
 	grep -q '^rcpt 550 5.1.1 mailward: imported@example.com is on the suppression list' <<<"$(mc imported@example.com CACHE0005)"
 check "... and the cache read the list again in the background" \
-	wait_until 10 grep -q 'suppression cache: 5 entries read again' "$work/milter.log"
+	wait_until 10 grep -q 'suppression cache: 6 entries read again' "$work/milter.log"
 check "mailward is still running" pid_alive "$mw_pid"
 
 # ---------------------------------------------------- the benchmark, small
