@@ -23,12 +23,20 @@ struct cached_statement {
 	sqlite3_stmt *stmt;
 };
 
+struct attachment {
+	const void *key;
+	void *object;
+	void (*release)(void *object);
+};
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	pthread_mutex_t lock;
 	struct cached_statement *statements;
 	size_t statement_count;
+	struct attachment *attachments;
+	size_t attachment_count;
 };
 
 static const char schema_v1[] =
@@ -219,6 +227,9 @@ store_close(struct store *store)
 {
 	if (store == NULL)
 		return;
+	for (size_t i = store->attachment_count; i-- > 0;)
+		store->attachments[i].release(store->attachments[i].object);
+	free(store->attachments);
 	for (size_t i = 0; i < store->statement_count; i++)
 		sqlite3_finalize(store->statements[i].stmt);
 	free(store->statements);
@@ -300,4 +311,23 @@ store_run(struct store *store, const char *sql, struct buf *err)
 		buf_printf(err, "%s: %s", store->path, sqlite3_errmsg(store->db));
 	sqlite3_reset(stmt);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+void
+store_attach(struct store *store, const void *key, void *object, void (*release)(void *object))
+{
+	store_lock(store);
+	store->attachments =
+	    xgrow(store->attachments, store->attachment_count, sizeof(*store->attachments));
+	store->attachments[store->attachment_count++] = (struct attachment){ key, object, release };
+	store_unlock(store);
+}
+
+void *
+store_attachment(struct store *store, const void *key)
+{
+	for (size_t i = 0; i < store->attachment_count; i++)
+		if (store->attachments[i].key == key)
+			return store->attachments[i].object;
+	return NULL;
 }

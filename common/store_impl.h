@@ -32,4 +32,15 @@ sqlite3_stmt *store_statement(struct store *store, const char *sql, struct buf *
 /* Run sql (no results) with the lock held; 0, or -1 with the reason in err. */
 int store_run(struct store *store, const char *sql, struct buf *err);
 
+/*
+ * An object a module keeps with this connection (the suppression list's
+ * cache), found again by key (the address of something static in that
+ * module) and released by store_close() before the connection closes.
+ * Attach before other threads use the store; store_attachment() is then
+ * safe from any thread (the set never changes afterwards).
+ */
+void store_attach(struct store *store, const void *key, void *object,
+                  void (*release)(void *object));
+void *store_attachment(struct store *store, const void *key);
+
 #endif

@@ -6,11 +6,14 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/store_impl.h"
 #include "common/suppression.h"
+#include "common/suppression_cache.h"
+#include "common/xalloc.h"
 
 static const char *const reason_names[] = {
 	[SUPPRESSION_BOUNCE] = "BOUNCE",
@@ -71,19 +74,16 @@ keys(const char *address, const char *scope, char a[SUPPRESSION_ADDRESS_MAX + 1]
 	return 0;
 }
 
-/* One statement with the lock held; its step result. */
+/* One statement (the caller holds the lock); its step result. */
 static int
-run(struct store *store, const char *sql, const char *a, const char *s,
-    const struct suppression_entry *entry, struct suppression_entry *out, struct buf *err)
+run_locked(struct store *store, const char *sql, const char *a, const char *s,
+           const struct suppression_entry *entry, struct suppression_entry *out, struct buf *err)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
-	store_lock(store);
-	if ((stmt = store_statement(store, sql, err)) == NULL) {
-		store_unlock(store);
+	if ((stmt = store_statement(store, sql, err)) == NULL)
 		return SQLITE_ERROR;
-	}
 	sqlite3_bind_text(stmt, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, s, -1, SQLITE_STATIC);
 	if (entry != NULL) {
@@ -110,6 +110,17 @@ run(struct store *store, const char *sql, const char *a, const char *s,
 	sqlite3_reset(stmt);
 	if (rc == SQLITE_DONE && sql == sql_del && sqlite3_changes(store_db(store)) > 0)
 		rc = SQLITE_ROW; /* something was removed */
+	return rc;
+}
+
+static int
+run(struct store *store, const char *sql, const char *a, const char *s,
+    const struct suppression_entry *entry, struct suppression_entry *out, struct buf *err)
+{
+	int rc;
+
+	store_lock(store);
+	rc = run_locked(store, sql, a, s, entry, out, err);
 	store_unlock(store);
 	return rc;
 }
@@ -119,9 +130,17 @@ suppression_add(struct store *store, const struct suppression_entry *entry, stru
 {
 	char a[SUPPRESSION_ADDRESS_MAX + 1], s[SUPPRESSION_SCOPE_MAX + 1];
 
+	struct suppression_cache *cache;
+	int rc;
+
 	if (keys(entry->address, entry->scope, a, s, err) < 0)
 		return -1;
-	return run(store, sql_put, a, s, entry, NULL, err) == SQLITE_DONE ? 0 : -1;
+	store_lock(store);
+	rc = run_locked(store, sql_put, a, s, entry, NULL, err) == SQLITE_DONE ? 0 : -1;
+	if (rc == 0 && (cache = suppression_cache_of(store)) != NULL)
+		suppression_cache_added(cache, a, s);
+	store_unlock(store);
+	return rc;
 }
 
 int
@@ -131,9 +150,17 @@ suppression_get(struct store *store, const char *address, const char *scope,
 	char a[SUPPRESSION_ADDRESS_MAX + 1], s[SUPPRESSION_SCOPE_MAX + 1];
 	int rc;
 
+	struct suppression_cache *cache;
+
 	if (keys(address, scope, a, s, err) < 0)
 		return 0; /* cannot be on the list */
-	rc = run(store, sql_get, a, s, NULL, out, err);
+	store_lock(store);
+	cache = suppression_cache_of(store);
+	if (cache != NULL && !suppression_cache_maybe(cache, store, a, s))
+		rc = SQLITE_DONE;
+	else
+		rc = run_locked(store, sql_get, a, s, NULL, out, err);
+	store_unlock(store);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -151,7 +178,8 @@ suppression_remove(struct store *store, const char *address, const char *scope, 
 
 static const char sql_list[] = "SELECT address, scope, reason, time, message_id FROM suppression "
                                "WHERE (address, scope) > (?1, ?2) AND (?3 IS NULL OR reason = ?3) "
-                               "AND (?4 IS NULL OR scope = ?4) ORDER BY address, scope LIMIT ?5";
+                               "AND (?4 IS NULL OR scope = ?4) AND (?6 IS NULL OR time >= ?6) "
+                               "AND (?7 IS NULL OR time < ?7) ORDER BY address, scope LIMIT ?5";
 
 long
 suppression_list(struct store *store, const struct suppression_filter *filter, suppression_fn each,
@@ -176,6 +204,10 @@ suppression_list(struct store *store, const struct suppression_filter *filter, s
 	if (filter->scope != NULL)
 		sqlite3_bind_text(stmt, 4, filter->scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 5, filter->limit);
+	if (filter->since_set)
+		sqlite3_bind_int64(stmt, 6, (sqlite3_int64)filter->since);
+	if (filter->until_set)
+		sqlite3_bind_int64(stmt, 7, (sqlite3_int64)filter->until);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct suppression_entry e = { 0 };
 		const char *reason = (const char *)sqlite3_column_text(stmt, 2);
@@ -208,4 +240,139 @@ suppression_reason_parse(const char *word, enum suppression_reason *out)
 			return 0;
 		}
 	return -1;
+}
+
+/* ---------------------------------------------------------------- import */
+
+/*
+ * A batch is sorted by key before it is written: the B-tree then takes its
+ * rows in order, page after page, instead of at random (a fifth to a third
+ * faster on a million random addresses).  The position in the input breaks ties, so
+ * the last of two rows for one key still wins.
+ */
+struct import_row {
+	struct suppression_entry entry; /* keys lower-cased */
+	long seq;
+};
+
+struct suppression_import {
+	struct store *store;
+	struct import_row *rows;
+	long count, done;
+	bool failed;          /* a batch was rolled back: nothing more goes in */
+	long long cache_size; /* the connection's, put back at the end */
+};
+
+static int
+row_order(const void *x, const void *y)
+{
+	const struct import_row *a = x, *b = y;
+	int c = strcmp(a->entry.address, b->entry.address);
+
+	if (c == 0)
+		c = strcmp(a->entry.scope, b->entry.scope);
+	return c != 0 ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+struct suppression_import *
+suppression_import_begin(struct store *store, struct buf *err)
+{
+	struct suppression_import *im = xcalloc(1, sizeof(*im));
+	sqlite3_stmt *stmt;
+
+	im->store = store;
+	im->rows = xcalloc(SUPPRESSION_IMPORT_BATCH, sizeof(*im->rows));
+	store_lock(store);
+	if (sqlite3_prepare_v2(store_db(store), "PRAGMA cache_size", -1, &stmt, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			im->cache_size = sqlite3_column_int64(stmt, 0);
+		sqlite3_finalize(stmt);
+	}
+	/* 64 MiB of pages for the primary key and time index. */
+	if (store_run(store, "PRAGMA cache_size = -65536", err) < 0) {
+		store_unlock(store);
+		free(im->rows);
+		free(im);
+		return NULL;
+	}
+	return im;
+}
+
+/* The batch, sorted, in one transaction. */
+static int
+import_write(struct suppression_import *im, struct buf *err)
+{
+	qsort(im->rows, (size_t)im->count, sizeof(*im->rows), row_order);
+	if (store_run(im->store, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	for (long i = 0; i < im->count; i++) {
+		const struct suppression_entry *e = &im->rows[i].entry;
+
+		if (run_locked(im->store, sql_put, e->address, e->scope, e, NULL, err) !=
+		    SQLITE_DONE) {
+			store_run(im->store, "ROLLBACK", NULL);
+			return -1;
+		}
+	}
+	if (store_run(im->store, "COMMIT", err) < 0) {
+		store_run(im->store, "ROLLBACK", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+import_flush(struct suppression_import *im, struct buf *err)
+{
+	struct suppression_cache *cache = suppression_cache_of(im->store);
+	int rc;
+
+	if (im->count == 0 || im->failed)
+		return im->failed ? -1 : 0;
+	if ((rc = import_write(im, err)) < 0)
+		im->failed = true;
+	else
+		im->done += im->count;
+	im->count = 0;
+	if (cache != NULL)
+		suppression_cache_forget(cache);
+	return rc;
+}
+
+int
+suppression_import_put(struct suppression_import *im, const struct suppression_entry *entry,
+                       struct buf *err)
+{
+	struct import_row *row = &im->rows[im->count];
+
+	if (im->failed) {
+		buf_printf(err, "suppression: import stopped after a store error");
+		return -1;
+	}
+	if (keys(entry->address, entry->scope, row->entry.address, row->entry.scope, err) < 0)
+		return -1;
+	row->entry.reason = entry->reason;
+	row->entry.time = entry->time;
+	snprintf(row->entry.message_id, sizeof(row->entry.message_id), "%s", entry->message_id);
+	row->seq = im->done + im->count;
+	if (++im->count == SUPPRESSION_IMPORT_BATCH)
+		return import_flush(im, err);
+	return 0;
+}
+
+int
+suppression_import_end(struct suppression_import *im, long *imported, struct buf *err)
+{
+	char pragma[64];
+	int rc = import_flush(im, err);
+
+	*imported = im->done;
+	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = %lld", im->cache_size);
+	if (im->cache_size != 0)
+		sqlite3_exec(store_db(im->store), pragma, NULL, NULL, NULL);
+	store_unlock(im->store);
+	free(im->rows);
+	free(im);
+	return rc;
 }

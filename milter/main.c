@@ -21,6 +21,7 @@
 #include <libmilter/mfapi.h>
 
 #include "common/log.h"
+#include "common/suppression_cache.h"
 #include "common/xalloc.h"
 #include "milter/callbacks.h"
 #include "milter/daemon.h"
@@ -366,6 +367,9 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	spool_set_checkpoint_interval(st->svc.spool, (unsigned)policy->checkpoint_seconds);
 	st->svc.store = store_open(policy->store_path, &err);
 	fatal_if(st->svc.store == NULL, EX_CANTCREAT, "store.path", &err);
+	/* RCPT-time lookups from memory (suppress.c), before the endpoint can write. */
+	fatal_if(suppression_cache_start(st->svc.store, &err) < 0, EX_CANTCREAT, "store.path",
+	         &err);
 	st->svc.history = history_start(st->svc.store);
 	st->svc.local_socket = daemon_socket_is_local(st->socket_spec);
 	st->svc.limits = limits_new();

@@ -1,5 +1,9 @@
 /*
  * suppress - refusing suppressed recipients at RCPT; see suppress.h.
+ *
+ * Lookups go through suppression_get(), which main() gave a cache
+ * (suppression_cache_start): a recipient that is not listed, nearly every
+ * one, is answered from memory; a listed one is read from the store.
  */
 #include "config.h"
 

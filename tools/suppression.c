@@ -4,18 +4,20 @@
  *   mailward suppression [-c POLICY] get ADDRESS [--stream S]
  *   mailward suppression [-c POLICY] add ADDRESS [--stream S] [--reason R]
  *   mailward suppression [-c POLICY] remove ADDRESS [--stream S]
- *   mailward suppression [-c POLICY] list [--reason R] [--stream S]
+ *   mailward suppression [-c POLICY] list [FILTERS]
  *                        [--page-size N] [--next-token T | --all]
+ *   mailward suppression [-c POLICY] import FILE|- [--format F] [--strict]
+ *   mailward suppression [-c POLICY] export [FILE|-] [--format F] [FILTERS]
  *
  * Entries print as JSON Lines, as SES's suppressed-destination records
  * read.  list pages like ListSuppressedDestinations: a last line
- * {"nextToken": T} when there is more; --all follows the pages.
+ * {"nextToken": T} when there is more; --all follows the pages.  import
+ * and export are in tools/suppression_io.c.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +26,10 @@
 
 #include "common/store.h"
 #include "common/suppression.h"
-#include "common/timefmt.h"
+#include "common/suppression_format.h"
 #include "common/xalloc.h"
 #include "policy/policy.h"
+#include "tools/suppression_io.h"
 #include "tools/tools.h"
 
 static void
@@ -40,6 +43,7 @@ usage(FILE *out)
 	        "bounced permanently, complained, unsubscribed, or were put there here.\n"
 	        "Addresses compare without case.  Run it as the daemon's user (the\n"
 	        "store's owner), e.g. sudo -u mailward mailward suppression list.\n"
+	        "A running milter sees every change at its next lookup.\n"
 	        "\n"
 	        "Commands:\n"
 	        "  get ADDRESS [--stream S]     print the entry, or exit 1 if there is none\n"
@@ -47,18 +51,60 @@ usage(FILE *out)
 	        "                               put ADDRESS on the list (R: BOUNCE, COMPLAINT,\n"
 	        "                               UNSUBSCRIBE or MANUAL, the default)\n"
 	        "  remove ADDRESS [--stream S]  take it off (exit 1 if it was not there)\n"
-	        "  list [--reason R] [--stream S] [--page-size N] [--next-token T | --all]\n"
+	        "  list [FILTERS] [--page-size N] [--next-token T | --all]\n"
 	        "                               one JSON object per line; a last line\n"
 	        "                               {\"nextToken\": T} when more follow (pass it\n"
 	        "                               back with --next-token); --all follows them\n"
+	        "  import FILE|- [--format F] [--strict]\n"
+	        "                               add every row of FILE (- : standard input);\n"
+	        "                               an address already listed in the same stream\n"
+	        "                               takes the row's reason, time and message ID\n"
+	        "                               (the last row wins); bad rows are reported as\n"
+	        "                               FILE:LINE: reason and skipped (exit 1)\n"
+	        "  export [FILE|-] [--format F] [FILTERS]\n"
+	        "                               write the entries to FILE (default: standard\n"
+	        "                               output), in address order\n"
 	        "\n"
+	        "Formats (F; default from FILE's extension: .jsonl, .ndjson or .json for\n"
+	        "JSON Lines, otherwise CSV):\n"
+	        "  csv    a header line address,scope,reason,time,message_id, then one\n"
+	        "         entry per line; scope is the stream (empty: the account's list),\n"
+	        "         time ISO 8601 UTC (2026-11-23T19:28:23.000Z).  On import the\n"
+	        "         header may name the columns in any order (address is required;\n"
+	        "         emailAddress, stream, lastUpdateTime, messageId are understood);\n"
+	        "         without one the columns are in this order, trailing ones optional,\n"
+	        "         so a plain list of addresses imports.  Fields may be \"quoted\".\n"
+	        "  jsonl  one JSON object per line, as list prints them; on import only\n"
+	        "         emailAddress is required and unknown keys are errors.\n"
+	        "  Values missing on import: the account's list, reason MANUAL, the time\n"
+	        "  of the import, an empty message ID.  Times: ISO 8601 with Z or an\n"
+	        "  offset, a date (midnight UTC), or epoch seconds.\n"
+	        "\n"
+	        "FILTERS (list and export):\n"
+	        "  --reason R       only entries with reason R\n"
+	        "  --stream S       only stream S's entries (--stream '': the account's)\n"
+	        "  --start-date D   only entries added or updated at or after D\n"
+	        "  --end-date D     ... and before D (D: a date or ISO 8601 time, UTC)\n"
+	        "\n"
+	        "Options:\n"
 	        "  -c POLICY        policy file (default %s)\n"
-	        "  --stream S       the list of sending stream S (default: the account's)\n"
-	        "  --page-size N    entries per page (default 1000)\n"
+	        "  --stream S       get, add, remove: the list of sending stream S (default:\n"
+	        "                   the account's)\n"
+	        "  --page-size N    list: entries per page (default 1000)\n"
+	        "  --format F       import, export: csv or jsonl\n"
+	        "  --strict         import: if any row is bad, import nothing (every bad\n"
+	        "                   row is still reported; exit 1)\n"
 	        "  -h, --help       show this help and exit\n"
 	        "\n"
-	        "Exit status: 0 done, 1 no such entry, 64 usage, 66 no readable store,\n"
-	        "74 store errors, 78 policy problems.\n",
+	        "Import is bulk: sorted batches of 100000 rows, one transaction each; a\n"
+	        "million rows take seconds.  If the store fails part way (a full disk),\n"
+	        "the batches before stay imported; importing the file again is safe.\n"
+	        "import makes the store if there is none yet.\n"
+	        "\n"
+	        "Exit status: 0 done, 1 no such entry or bad rows, 64 usage, 65 an input\n"
+	        "that is not the format (e.g. an unknown CSV column), 66 no readable store\n"
+	        "or input file, 73 cannot create the output file, 74 store or I/O errors,\n"
+	        "78 policy problems.\n",
 	        MW_DEFAULT_POLICY);
 }
 
@@ -66,10 +112,25 @@ struct options {
 	const char *policy_path;
 	const char *stream;
 	const char *next_token;
-	bool reason_set, all;
+	bool reason_set, all, since_set, until_set;
 	enum suppression_reason reason;
+	time_t since, until;
 	long page_size;
+	struct suppression_io io;
 };
+
+/* --start-date / --end-date */
+static int
+parse_date(const char *name, const char *text, bool *set, time_t *out)
+{
+	if (suppression_time_parse(text, out) < 0) {
+		fprintf(stderr, "mailward suppression: %s: not a date or ISO 8601 time: %s\n", name,
+		        text);
+		return EX_USAGE;
+	}
+	*set = true;
+	return 0;
+}
 
 static int
 parse(int argc, char **argv, struct options *opt)
@@ -80,6 +141,10 @@ parse(int argc, char **argv, struct options *opt)
 		{ "page-size", required_argument, NULL, 'n' },
 		{ "next-token", required_argument, NULL, 't' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "strict", no_argument, NULL, 'S' },
+		{ "start-date", required_argument, NULL, 'b' },
+		{ "end-date", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,6 +180,24 @@ parse(int argc, char **argv, struct options *opt)
 		case 'a':
 			opt->all = true;
 			break;
+		case 'f':
+			if (suppression_format_parse(optarg, &opt->io.format) < 0) {
+				fprintf(stderr, "mailward suppression: --format csv or jsonl\n");
+				return EX_USAGE;
+			}
+			opt->io.format_set = true;
+			break;
+		case 'S':
+			opt->io.strict = true;
+			break;
+		case 'b':
+			if (parse_date("--start-date", optarg, &opt->since_set, &opt->since) != 0)
+				return EX_USAGE;
+			break;
+		case 'e':
+			if (parse_date("--end-date", optarg, &opt->until_set, &opt->until) != 0)
+				return EX_USAGE;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -129,20 +212,27 @@ parse(int argc, char **argv, struct options *opt)
 static void
 print_entry(const struct suppression_entry *e)
 {
-	char when[TIMEFMT_ISO8601_LEN];
-	struct timespec ts = { .tv_sec = e->time };
-	json_t *obj;
-	char *text;
+	struct buf line = BUF_INIT;
 
-	timefmt_iso8601(&ts, when, sizeof(when));
-	obj = json_pack("{s:s, s:s, s:s, s:s, s:s}", "emailAddress", e->address, "reason",
-	                suppression_reason_name(e->reason), "lastUpdateTime", when, "stream",
-	                e->scope, "messageId", e->message_id);
-	text = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	if (text != NULL)
-		printf("%s\n", text);
-	free(text);
-	json_decref(obj);
+	suppression_jsonl_write(&line, e);
+	fwrite(line.data, 1, line.len, stdout);
+	buf_free(&line);
+}
+
+/* The list filters of the command line, from the start. */
+static struct suppression_filter
+filter_of(const struct options *opt)
+{
+	return (struct suppression_filter){
+		.reason_set = opt->reason_set,
+		.reason = opt->reason,
+		.scope = opt->stream,
+		.since_set = opt->since_set,
+		.since = opt->since,
+		.until_set = opt->until_set,
+		.until = opt->until,
+		.limit = -1,
+	};
 }
 
 struct page {
@@ -212,16 +302,12 @@ list(struct store *store, const struct options *opt)
 		return EX_USAGE;
 	}
 	for (;;) {
-		struct suppression_filter filter = {
-			.after_address = after_address,
-			.after_scope = after_scope,
-			.reason_set = opt->reason_set,
-			.reason = opt->reason,
-			.scope = opt->stream,
-			.limit = opt->page_size,
-		};
+		struct suppression_filter filter = filter_of(opt);
 		struct page page = { .count = 0 };
 
+		filter.after_address = after_address;
+		filter.after_scope = after_scope;
+		filter.limit = opt->page_size;
 		if (suppression_list(store, &filter, each, &page, &err) < 0) {
 			fprintf(stderr, "mailward suppression: %s\n", buf_str(&err));
 			buf_free(&err);
@@ -265,6 +351,60 @@ one(struct store *store, const char *command, const char *address, const struct 
 	return rc < 0 ? EX_IOERR : rc == 0 ? 1 : 0;
 }
 
+/* The command's operand (options may come before it); 0 or EX_USAGE. */
+static int
+operand_of(int argc, char **argv, const char *command, const char **operand, struct options *opt)
+{
+	static const char *const needs_address[] = { "get", "add", "remove" };
+	int rc = parse(argc, argv, opt);
+	bool have = optind < argc && (argv[optind][0] != '-' || argv[optind][1] == '\0');
+
+	if (rc != 0)
+		return rc;
+	*operand = have ? argv[optind] : NULL;
+	for (size_t i = 0; i < sizeof(needs_address) / sizeof(needs_address[0]); i++)
+		if (strcmp(command, needs_address[i]) == 0) {
+			if (!have) {
+				fprintf(stderr, "mailward suppression: %s needs an ADDRESS\n",
+				        command);
+				return EX_USAGE;
+			}
+			optind++;
+			return 0;
+		}
+	if (strcmp(command, "import") == 0 && !have) {
+		fprintf(stderr, "mailward suppression: import needs a FILE (- : stdin)\n");
+		return EX_USAGE;
+	}
+	if (strcmp(command, "import") == 0 || strcmp(command, "export") == 0) {
+		optind += have;
+		if (*operand == NULL)
+			*operand = "-";
+		return 0;
+	}
+	if (strcmp(command, "list") == 0) {
+		*operand = NULL;
+		return 0;
+	}
+	fprintf(stderr, "mailward suppression: unknown command %s\n", command);
+	return EX_USAGE;
+}
+
+static int
+dispatch(struct store *store, const char *command, const char *operand, struct options *opt)
+{
+	struct suppression_filter filter = filter_of(opt);
+
+	if (strcmp(command, "list") == 0)
+		return list(store, opt);
+	opt->io.path = operand;
+	if (strcmp(command, "import") == 0)
+		return suppression_io_import(store, &opt->io);
+	if (strcmp(command, "export") == 0)
+		return suppression_io_export(store, &opt->io, &filter);
+	return one(store, command, operand, opt);
+}
+
 int
 suppression_main(int argc, char **argv)
 {
@@ -272,7 +412,7 @@ suppression_main(int argc, char **argv)
 	struct buf err = BUF_INIT;
 	struct policy *policy;
 	struct store *store;
-	const char *command, *address = NULL;
+	const char *command, *operand;
 	int rc = parse(argc, argv, &opt);
 
 	if (rc != 0)
@@ -282,20 +422,9 @@ suppression_main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	command = argv[optind++];
-	if (strcmp(command, "list") != 0) {
-		if (strcmp(command, "get") != 0 && strcmp(command, "add") != 0 &&
-		    strcmp(command, "remove") != 0) {
-			fprintf(stderr, "mailward suppression: unknown command %s\n", command);
-			return EX_USAGE;
-		}
-		if (optind >= argc) {
-			fprintf(stderr, "mailward suppression: %s needs an ADDRESS\n", command);
-			return EX_USAGE;
-		}
-		address = argv[optind++];
-	}
-	/* Options may follow the command and the address too. */
-	if ((rc = parse(argc, argv, &opt)) != 0)
+	/* Options may come anywhere after the command too. */
+	if ((rc = operand_of(argc, argv, command, &operand, &opt)) != 0 ||
+	    (rc = parse(argc, argv, &opt)) != 0)
 		return rc;
 	if (optind < argc) {
 		fprintf(stderr, "mailward suppression: unexpected %s\n", argv[optind]);
@@ -306,7 +435,8 @@ suppression_main(int argc, char **argv)
 		buf_free(&err);
 		return EX_CONFIG;
 	}
-	if (access(policy->store_path, R_OK) < 0 ||
+	/* import may make the store (as the daemon's user, so it can use it). */
+	if ((strcmp(command, "import") != 0 && access(policy->store_path, R_OK) < 0) ||
 	    (store = store_open(policy->store_path, &err)) == NULL) {
 		fprintf(stderr, "mailward suppression: %s: %s\n", policy->store_path,
 		        err.len ? buf_str(&err) : strerror(errno));
@@ -314,7 +444,7 @@ suppression_main(int argc, char **argv)
 		buf_free(&err);
 		return EX_NOINPUT;
 	}
-	rc = address == NULL ? list(store, &opt) : one(store, command, address, &opt);
+	rc = dispatch(store, command, operand, &opt);
 	store_close(store);
 	policy_release(policy);
 	return rc;
