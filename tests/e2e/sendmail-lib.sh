@@ -40,9 +40,9 @@
 #   its own; DontProbeInterfaces; no ident lookups.  And, since libc's
 #   gethostbyname/gethostbyaddr still read /etc/resolv.conf, Sendmail runs
 #   under dns_resolv_conf_run: its resolver is the test's NSD (DNS_ADDR).
-# * INPUT_MAIL_FILTER(`mailward', `S=SM_MILTER, F=SM_MILTER_FLAGS, T=...')
-#   (flags default T: tempfail while the milter is unreachable) and the
-#   macros mailward reads, per stage (see contrib/sendmail.mc).
+# * contrib/sendmail.mc's lines: its INPUT_MAIL_FILTER with S=SM_MILTER and
+#   F=SM_MILTER_FLAGS (default T: tempfail while the milter is unreachable),
+#   and the macros mailward reads, per stage.
 #
 # Surprises (Debian 12, Sendmail 8.17.1.9):
 # * Sendmail looks its own host name up at start (libc, before reading
@@ -78,7 +78,8 @@
 #                        send_mail to SM_ADDR:PORT; the transcript is SEND_LOG
 #   sm_last_qid          the queue ID in the last reply to DATA ("250 2.0.0
 #                        ID Message accepted for delivery")
-#   sm_last_reply        that reply's code and enhanced code ("550 5.7.1")
+#   sm_last_reply        that reply's code and enhanced code ("550 5.7.1"),
+#                        or the first error's when DATA was never ended
 #   sm_queue_ids         IDs of the messages in Sendmail's queue
 #   sm_diag              the .mc, the queue and Sendmail's stderr as TAP
 #                        comments
@@ -86,6 +87,7 @@
 
 SM_CACHE=${SM_CACHE:-/var/cache/mailward-test/sendmail}
 SM_PACKAGES=(sendmail-bin sendmail-base sendmail-cf)
+SM_CONTRIB_MC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../contrib" && pwd)/sendmail.mc
 
 if ! declare -F dns_resolv_conf_run >/dev/null; then
 	# shellcheck source=../lib/dns-lib.sh
@@ -211,18 +213,14 @@ sm_sasl_user() {
 	_sm_saslpasswd "$password" -c -u "${login##*@}" "${login%@*}"
 }
 
-# _sm_milter_lines: the milter and the macros mailward reads, per stage.
+# _sm_milter_lines: contrib/sendmail.mc's lines, the ones an administrator
+# adds, so the test proves them: its INPUT_MAIL_FILTER with this instance's
+# socket and flags, and its macro lists.
 _sm_milter_lines() {
 	[[ -n $SM_MILTER ]] || return 0
-	cat <<EOF
-INPUT_MAIL_FILTER(\`mailward', \`S=$SM_MILTER, F=$SM_MILTER_FLAGS, T=C:10s;S:10s;R:10s;E:30s')dnl
-define(\`confMILTER_MACROS_CONNECT', \`j, _, {daemon_name}, {client_addr}, {client_name}, {if_addr}')dnl
-define(\`confMILTER_MACROS_HELO', \`{tls_version}, {cipher}')dnl
-define(\`confMILTER_MACROS_ENVFROM', \`i, {auth_type}, {auth_authen}, {auth_author}, {mail_addr}')dnl
-define(\`confMILTER_MACROS_ENVRCPT', \`i, {rcpt_addr}')dnl
-define(\`confMILTER_MACROS_EOH', \`i')dnl
-define(\`confMILTER_MACROS_EOM', \`i, {msg_id}')dnl
-EOF
+	sed -n "/^INPUT_MAIL_FILTER(/{s|S=[^,]*,|S=$SM_MILTER,|; s|F=[A-Z]*,|F=$SM_MILTER_FLAGS,|; p; q}" \
+		"$SM_CONTRIB_MC"
+	grep '^define(`confMILTER_MACROS_' "$SM_CONTRIB_MC"
 }
 
 _sm_write_mc() {
@@ -374,9 +372,13 @@ sm_send() {
 }
 
 sm_last_reply() {
-	# swaks marks the server's lines "<~ " (or "<** " for an error).
-	sed -n 's/^<\*\{0,2\}~\{0,1\} *\([245][0-9][0-9]\)[ -]\([245]\.[0-9]*\.[0-9]*\).*/\1 \2/p' \
-		"$SEND_LOG" | tail -1
+	# swaks marks the server's lines "<- " ("<** " for an error) and the end
+	# of DATA " -> .": the reply after that, else the first error.
+	awk '/^ -> \.$/ { data = 1; next }
+	     data && /^</ { reply = $0; data = 0 }
+	     /^<\*\*/ && err == "" { err = $0 }
+	     END { if (reply == "") reply = err; print reply }' "$SEND_LOG" |
+		sed -n 's/^<[-*~ ]*\([245][0-9][0-9]\)[ -]\([245]\.[0-9]*\.[0-9]*\).*/\1 \2/p'
 }
 
 sm_last_qid() {
