@@ -81,6 +81,8 @@
 #   sm_last_reply        that reply's code and enhanced code ("550 5.7.1"),
 #                        or the first error's when DATA was never ended
 #   sm_queue_ids         IDs of the messages in Sendmail's queue
+#   sm_quarantine_reason QID
+#                        the reason a quarantined message is held for
 #   sm_diag              the .mc, the queue and Sendmail's stderr as TAP
 #                        comments
 #   sm_cleanup           stop everything (and pf_cleanup); for trap ... EXIT
@@ -388,6 +390,12 @@ sm_last_qid() {
 
 sm_queue_ids() {
 	find "$SM_QUEUE" -maxdepth 1 -name 'qf*' -printf '%f\n' 2>/dev/null | sed 's/^qf//' | sort
+}
+
+# A quarantined message (smfi_quarantine) waits in an hf file, not a qf,
+# and its "q" line holds the reason.
+sm_quarantine_reason() {
+	sed -n 's/^q//p' "$SM_QUEUE/hf${1:?sm_quarantine_reason QID}" 2>/dev/null
 }
 
 sm_diag() {

@@ -8,7 +8,9 @@
 # The core checks of postfix.sh, dkim.sh, submission.sh and inbound.sh,
 # through Sendmail:
 # * mail from the trusted network is outbound: delivered with a DKIM
-#   signature dkimpy verifies, and a Send event that carries Sendmail's
+#   signature dkimpy verifies (simple/simple canonicalization, so any
+#   change Sendmail made after the milter would show), from the aligned
+#   MAIL FROM (smfi_chgfrom), with a Send event that carries Sendmail's
 #   queue ID (macro i), which also leads mailward's log line;
 # * SMTP AUTH (Cyrus SASL, sasldb) from an untrusted address: outbound by
 #   {auth_authen}, signed, callerIdentity in the event; a wrong password is
@@ -17,7 +19,10 @@
 #   outbound by {daemon_name};
 # * an untrusted client on the MTA listener is inbound: the message gets
 #   Authentication-Results; one from a DMARC p=reject domain that fails is
-#   refused with 550 5.7.1 by Sendmail;
+#   refused with 550 5.7.1 by Sendmail, one from a p=quarantine domain is
+#   held in Sendmail's quarantine;
+# * a message without Message-ID and Date: mailward adds both before
+#   signing, so Sendmail's own (added at delivery) do not break it;
 # * mailward stopped: the milter's F=T makes Sendmail tempfail (451 4.3.2),
 #   nothing is delivered; mailward back: mail flows again.
 # In CI (CI=true) a failed download of the packages fails the test rather
@@ -68,7 +73,7 @@ trap cleanup EXIT
 login=alice@example.com
 password='correct horse 7'
 
-plan 36
+plan 42
 
 # ------------------------------------------------------------ keys and DNS
 mkdir -p "$work/keys"
@@ -83,6 +88,8 @@ dns_txt pass.example.org "v=spf1 ip4:$UNTRUSTED -all"
 dns_txt _dmarc.pass.example.org "v=DMARC1; p=reject"
 dns_txt reject.example.org "v=spf1 -all"
 dns_txt _dmarc.reject.example.org "v=DMARC1; p=reject"
+dns_txt quarantine.example.org "v=spf1 -all"
+dns_txt _dmarc.quarantine.example.org "v=DMARC1; p=quarantine"
 dns_start || {
 	echo "Bail out! NSD did not start on $DNS_ADDR"
 	exit 1
@@ -93,15 +100,24 @@ state=$work/mailward
 mkdir -p "$state"
 chown mailward:mailward "$state"
 mw_port=$(pf_free_ports 1)
+head -c 32 /dev/urandom >"$state/verp.key"
+chmod 600 "$state/verp.key"
+chown mailward:mailward "$state/verp.key"
 cat >"$state/mailward.conf" <<CONF
 daemon = { socket = "inet:$mw_port@$SM_ADDR"; user = "mailward"; };
 log = { to = "stderr"; level = "info"; };
 trusted_networks = [ "$TRUSTED/32" ];
 domains = ( { domain = "example.com"; selector = "sm"; key = "$work/keys/example.com.sm.pem"; } );
+mail_from = ( { domain = "example.com"; bounce_domain = "bounce.example.com"; } );
+feedback = {
+  bounce_domains = [ "bounce.example.com" ];
+  verp_keys = ( { id = 1; file = "$state/verp.key"; } );
+};
 events = { spool_dir = "$state/spool"; checkpoint_seconds = 1; };
 store = { path = "$state/mailward.db"; };
 dns = { nameservers = [ "$DNS_ADDR" ]; query_timeout_ms = 1000; message_budget_ms = 3000; };
 inbound = { authserv_id = "mx.test.example"; };
+signing = { header_canonicalization = "simple"; body_canonicalization = "simple"; };
 CONF
 start_mailward() {
 	"$mw" -f -c "$state/mailward.conf" 2>>"$state/log" &
@@ -152,6 +168,8 @@ if dkimpy "$work/trusted.eml"; then
 else
 	fail "... which dkimpy verifies against the key in DNS" "$(cat "$work/trusted.eml.dkimpy")"
 fi
+check "... from the aligned MAIL FROM b-TOKEN@bounce.example.com (smfi_chgfrom)" \
+	grep -Eq '^X-Mail-Args: <b-[a-z2-7]{53}@bounce\.example\.com>' <(sink_envelope "$(sink_message_files | tail -1)")
 check "one Send event is in the spool" wait_until 5 event_count_is 1
 event=$(newest_event)
 check "... its mailward:queue-id tag is Sendmail's queue ID ($qid, macro i)" \
@@ -220,6 +238,33 @@ check "a message failing DMARC p=reject is refused by Sendmail: 550 5.7.1" \
 	test "$(sm_last_reply)" = "550 5.7.1"
 check "... mailward logged action=reject" \
 	wait_until 5 grep -q "inbound reason=untrusted_client .* from=<mallory@reject.example.org> .* action=reject " "$state/log"
+
+sm_send "$UNTRUSTED" "$SM_PORT" mallory@quarantine.example.org bob@example.com \
+	--header "From: mallory@quarantine.example.org" >/dev/null
+check "a message failing DMARC p=quarantine is accepted (250)" test "$(sm_last_reply)" = "250 2.0.0"
+check "... and held in Sendmail's quarantine (smfi_quarantine), with the reason" \
+	wait_until 5 grep -q "DMARC policy of quarantine.example.org" <(sm_quarantine_reason "$(sm_last_qid)")
+
+# ---------------- what Sendmail adds after the milter: Message-Id and Date
+# Sendmail adds a missing Message-Id and Date at delivery, after the
+# milter; mailward adds both itself first, spelled as Sendmail's cf spells
+# them, so that even simple header canonicalization survives.
+SEND_SUBJECT="no Message-ID, no Date"
+printf 'From: alice@example.com\r\nTo: bob@example.net\r\nSubject: bare\r\n\r\nbody\r\n' >"$work/bare.src"
+sm_send "$TRUSTED" "$SM_PORT" alice@example.com bob@example.net --data "$work/bare.src" >/dev/null
+check "a message without Message-ID and Date is delivered" sink_wait_count $((delivered_now + 1)) 30
+delivered bare
+sed -n '/^\r$/q;p' "$work/bare.eml" | tr -d '\r' >"$work/bare.head"
+check "... with one Message-Id and one Date, mailward's" \
+	test "$(grep -Ei '^(Message-Id|Date):' "$work/bare.head" | sed 's/:.*//' | sort | tr '\n' ' ')" = "Date Message-Id " -a \
+	-n "$(grep -E '^Message-Id: <[0-9]+\.[0-9a-f]{18}@example\.com>$' "$work/bare.head")" -a \
+	-n "$(grep -E '^Date: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} \+0000$' "$work/bare.head")"
+if dkimpy "$work/bare.eml"; then
+	pass "... signed simple/simple; dkimpy verifies"
+else
+	fail "... signed simple/simple; dkimpy verifies" "$(cat "$work/bare.eml.dkimpy")" "$(sed -n '/^\r$/q;p' "$work/bare.eml")"
+fi
+delivered_now=$(sink_count)
 
 # ------------------------------------------------ mailward stopped (F=T)
 kill -TERM "$mw_pid"
