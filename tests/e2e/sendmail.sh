@@ -139,7 +139,13 @@ check "... and the .cf made from it sends {daemon_name}, {auth_authen} and i" \
 		grep -q '^O Milter.macros.envfrom=i, .*{auth_authen}' '$SM_CF' &&
 		grep -q '^O Milter.macros.eoh=i' '$SM_CF'"
 check "the sink starts on $SINK_ADDR:$SINK_PORT" sink_start
-check "Sendmail starts on $SM_ADDR:$SM_PORT (MTA) and :$SM_SUBMISSION_PORT (ORIGINATING)" sm_start
+if sm_start; then
+	pass "Sendmail starts on $SM_ADDR:$SM_PORT (MTA) and :$SM_SUBMISSION_PORT (ORIGINATING)"
+else
+	sm_diag 10
+	echo "Bail out! Sendmail did not start"
+	exit 1
+fi
 
 events() { find "$state/spool/new" -name '*.json' 2>/dev/null | sort; }
 event_count() { events | wc -l; }
