@@ -18,9 +18,9 @@
 # * an unauthenticated client on the listener named ORIGINATING is
 #   outbound by {daemon_name};
 # * an untrusted client on the MTA listener is inbound: the message gets
-#   Authentication-Results; one from a DMARC p=reject domain that fails is
-#   refused with 550 5.7.1 by Sendmail, one from a p=quarantine domain is
-#   held in Sendmail's quarantine;
+#   Authentication-Results (forged ones removed); one from a DMARC p=reject
+#   domain that fails is refused with 550 5.7.1 by Sendmail, one from a
+#   p=quarantine domain is held in Sendmail's quarantine;
 # * a message without Message-ID and Date: mailward adds both before
 #   signing, so Sendmail's own (added at delivery) do not break it;
 # * mailward stopped: the milter's F=T makes Sendmail tempfail (451 4.3.2),
@@ -73,7 +73,7 @@ trap cleanup EXIT
 login=alice@example.com
 password='correct horse 7'
 
-plan 42
+plan 43
 
 # ------------------------------------------------------------ keys and DNS
 mkdir -p "$work/keys"
@@ -221,8 +221,14 @@ check "... (a DKIM-Signature that dkimpy verifies)" dkimpy "$work/daemon.eml"
 # ------------------------------------------------ inbound
 events_before=$(event_count)
 SEND_SUBJECT="inbound through Sendmail"
+# Two forged Authentication-Results claiming our authserv-id around a
+# foreign one: mailward deletes both (smfi_chgheader by index, which
+# Sendmail counts its own way) and keeps the foreign one.
 sm_send "$UNTRUSTED" "$SM_PORT" frank@pass.example.org bob@example.com \
-	--header "From: frank@pass.example.org" >/dev/null
+	--header "From: frank@pass.example.org" \
+	--add-header "Authentication-Results: mx.test.example; dmarc=pass header.from=forged.example" \
+	--add-header "Authentication-Results: other.example; spf=pass smtp.mailfrom=pass.example.org" \
+	--add-header "Authentication-Results: MX.test.example; dkim=pass header.d=forged.example" >/dev/null
 check "mail from an untrusted client on the MTA listener is accepted" test "$(sm_last_reply)" = "250 2.0.0"
 in_qid=$(sm_last_qid)
 check "... and delivered" sink_wait_count 4 30
@@ -234,6 +240,11 @@ check "... with Authentication-Results: spf=pass, dmarc=pass" \
 	bash -c "grep -q '^Authentication-Results: mx.test.example;' <<<'$ar' &&
 		grep -q 'spf=pass smtp.mailfrom=frank@pass.example.org' <<<'$ar' &&
 		grep -q 'dmarc=pass' <<<'$ar'"
+ars=$(sed -n '/^\r$/q;p' "$work/inbound.eml" | tr -d '\r' | awk '/^[ \t]/ { line = line $0; next }
+	{ if (line != "") print line; line = $0 } END { print line }' | grep -i '^Authentication-Results:' | cut -d';' -f1)
+check "... the forged ones removed, the foreign one kept, ours on top" \
+	test "$ars" = "Authentication-Results: mx.test.example
+Authentication-Results: other.example"
 check "... mailward's summary line names Sendmail's queue ID" \
 	grep -q "info: $in_qid: inbound reason=untrusted_client .* action=accept " "$state/log"
 check "... and no Send event" test "$(event_count)" -eq "$events_before"
