@@ -32,7 +32,7 @@ conn_of(SMFICTX *ctx)
 	return smfi_getpriv(ctx);
 }
 
-/* The MTA's queue ID, as soon as it is known (Postfix: from RCPT on). */
+/* The MTA's queue ID, as soon as it is known (Postfix: from RCPT on; Sendmail: MAIL). */
 static void
 note_qid(SMFICTX *ctx, struct msg *msg)
 {
