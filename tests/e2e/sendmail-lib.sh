@@ -17,9 +17,9 @@
 # mail-transport-agent), and the tests need both.  "apt-get download"
 # fetches sendmail-bin, sendmail-base and sendmail-cf into SM_CACHE
 # (default /var/cache/mailward-test/sendmail; re-used when the three are
-# there), and each test unpacks them with "dpkg -x" into its own work
-# directory, so the binary's path names one instance (used to find its
-# processes).  Sendmail's shared libraries (libwrap0, liblockfile1, ...) and
+# there; a failed download is tried again after "apt-get update"), and each
+# test unpacks them with "dpkg -x" into its own work directory, so the
+# binary's path names one instance (used to find its processes).  Sendmail's shared libraries (libwrap0, liblockfile1, ...) and
 # m4 come from tools/deps; sm_setup says which are missing.
 #
 # The instance (_sm_write_mc):
@@ -121,6 +121,13 @@ sm_fetch() {
 	getent passwd _apt >/dev/null && chown _apt "$tmp"
 	(cd "$tmp" && timeout 120 apt-get download -q "${SM_PACKAGES[@]}") \
 		>"$tmp.log" 2>&1 || rc=$?
+	if ((rc != 0)); then
+		# Stale package lists name a version the mirror no longer has.
+		rc=0
+		{ timeout 300 apt-get update -qq &&
+			(cd "$tmp" && timeout 120 apt-get download -q "${SM_PACKAGES[@]}"); } \
+			>>"$tmp.log" 2>&1 || rc=$?
+	fi
 	if ((rc == 0)); then
 		mv -f "$tmp"/*.deb "$SM_CACHE"/ || rc=1
 	fi
