@@ -199,8 +199,9 @@ else
 fi
 check "... mailward saw {auth_authen}: outbound reason=authenticated" \
 	grep -q "info: $(sm_last_qid): outbound reason=authenticated sasl_username=$login " "$state/log"
+wait_until 5 event_count_is 2
 check "... its Send event carries callerIdentity" \
-	wait_until 5 bash -c "[ \"\$(find '$state/spool/new' -name '*.json' | xargs grep -l '\"callerIdentity\":\"$login\"' | wc -l)\" = 1 ]"
+	test "$(newest_event | json "d['mail']['callerIdentity']")" = "$login"
 before=$(event_count)
 sm_send "$UNTRUSTED" "$SM_PORT" alice@example.com carol@example.net \
 	--auth PLAIN --auth-user "$login" --auth-password "wrong" >/dev/null
