@@ -46,7 +46,7 @@ end_message(struct conn *conn)
 	msg_end(conn);
 }
 
-/* The MTA's queue ID, as soon as it is known (Postfix: from RCPT on). */
+/* The MTA's queue ID, as soon as it is known (Postfix: from RCPT on; Sendmail: MAIL). */
 static void
 note_qid(SMFICTX *ctx, struct msg *msg)
 {

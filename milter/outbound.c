@@ -2,7 +2,7 @@
  * outbound - end of an outbound message; see outbound.h.
  *
  * Order matters.  At the end of the header, control headers go and a
- * missing Message-ID or Feedback-ID comes in, so the signatures cover
+ * missing Message-ID, Date or Feedback-ID comes in, so the signatures cover
  * exactly what leaves, and the Send event (built from the header alone)
  * goes to the spool: its flush to disk runs while the body arrives and is
  * hashed.  At end of message the signatures are made, the event is
@@ -48,14 +48,14 @@ unknown_stream(SMFICTX *ctx, struct msg *msg)
 	                          "unknown sending stream", detail);
 }
 
-/* Before signing: control headers out, Message-ID and Feedback-ID in. */
+/* Before signing: control headers out, Message-ID, Date and Feedback-ID in. */
 static sfsistat
 prepare_headers(SMFICTX *ctx, struct msg *msg)
 {
 	control_remove(msg);
-	if (msg->policy->add_message_id && sign_add_message_id(msg) < 0)
+	if (msg->policy->add_message_id && (sign_add_message_id(msg) < 0 || sign_add_date(msg) < 0))
 		return verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
-		                          "internal error", "cannot make a Message-ID");
+		                          "internal error", "cannot make a Message-ID or Date");
 	control_add_feedback_id(msg);
 	msg->unsubscribe = unsubscribe_add_headers(msg);
 	return SMFIS_CONTINUE;

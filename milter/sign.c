@@ -121,7 +121,28 @@ sign_add_message_id(struct msg *msg)
 	         (long long)msg->started.tv_sec, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
 	         rnd[6], rnd[7], rnd[8], domain ? domain : "mailward.invalid");
 	free(domain);
-	edit_add_header(msg, "Message-ID", value);
-	msg_add_header(msg, "Message-ID", value);
+	/*
+	 * Spelled as Sendmail's cf spells its own (H?M?Message-Id): Sendmail
+	 * gives a milter's header the name of the default it replaces, and
+	 * simple header canonicalization sees the difference.
+	 */
+	edit_add_header(msg, "Message-Id", value);
+	msg_add_header(msg, "Message-Id", value);
+	return 0;
+}
+
+int
+sign_add_date(struct msg *msg)
+{
+	char value[64];
+	struct tm tm;
+
+	if (msg->common[COMMON_DATE] != NULL)
+		return 0;
+	if (gmtime_r(&msg->started.tv_sec, &tm) == NULL ||
+	    strftime(value, sizeof(value), " %a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+		return -1;
+	edit_add_header(msg, "Date", value);
+	msg_add_header(msg, "Date", value);
 	return 0;
 }

@@ -37,4 +37,11 @@ void sign_free(struct sign_state *state);
 /* Add a Message-ID when the message has none (policy signing.add_message_id). */
 int sign_add_message_id(struct msg *msg);
 
+/*
+ * Add a Date when the message has none (the same setting): otherwise the
+ * MTA may add one after signing (Sendmail does, at delivery), and the
+ * signature, which covers the Date field, no longer verifies.
+ */
+int sign_add_date(struct msg *msg);
+
 #endif

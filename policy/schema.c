@@ -156,7 +156,9 @@ static const struct setting signing_settings[] = {
 	  "Seconds a signature stays valid (x= tag); 0 for no expiry.", .def_int = 0, .min = 0,
 	  .max = 31536000 },
 	{ "add_message_id", SETTING_BOOL, P(add_message_id),
-	  "Add a Message-ID to outbound mail that has none (before signing).", .def_bool = true },
+	  "Add a Message-ID and a Date to outbound mail that lacks them (before\n"
+	  "signing, so the signatures cover them rather than the MTA's own).",
+	  .def_bool = true },
 	{ "unsigned", SETTING_CHOICE, P(on_unsigned),
 	  "Outbound mail whose From domain has no key: accept it unsigned (logged),\n"
 	  "tempfail or reject it.",

@@ -301,7 +301,7 @@ check "a message without Message-ID is delivered" sink_wait_count 3 30
 file=$(sink_message_files | tail -1)
 sink_message "$file" | sed 's/$/\r/' >"$work/noid-out.eml"
 check "... with a Message-ID added by mailward" \
-	grep -Eq '^Message-ID: <[0-9]+\.[0-9a-f]{18}@example\.com>' "$work/noid-out.eml"
+	grep -Eiq '^Message-ID: <[0-9]+\.[0-9a-f]{18}@example\.com>' "$work/noid-out.eml"
 if verify_all "$work/noid-out.eml" &&
 	sed -n '1,/^DKIM-Signature: v=1; a=ed/p' "$work/noid-out.eml" | tr -d '\r\n\t ' | grep -q 'h=[^;]*Message-ID'; then
 	pass "... which the signatures cover, and all three verifiers pass"

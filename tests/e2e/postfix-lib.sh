@@ -178,7 +178,8 @@
 #     idempotent; removes only a directory that pf_setup initialised.
 #
 # sink_start / sink_stop
-#     Start/stop Postfix's smtp-sink(1) on 127.0.0.1:SINK_PORT, as user
+#     Start/stop Postfix's smtp-sink(1) on SINK_ADDR:SINK_PORT (SINK_ADDR
+#     defaults to 127.0.0.1; sendmail-lib.sh sets its own), as user
 #     postfix, dumping every mail transaction to its own file in SINK_DIR
 #     (smtp-sink -d).  sink_start waits until it listens; sink_stop sends
 #     TERM, then KILL after 5 s.  A stopped sink makes Postfix defer mail
@@ -221,7 +222,8 @@
 # send_mail CLIENT_IP PORT FROM TO [EXTRA_SWAKS_ARGS...]
 #     Send one message with swaks from local address CLIENT_IP (any
 #     127.x.y.z works on Linux without configuration; ::1 for IPv6) to
-#     127.0.0.1:PORT (or [::1]:PORT if CLIENT_IP contains ':'), with
+#     SEND_SERVER:PORT (default 127.0.0.1; [::1] if CLIENT_IP contains
+#     ':'), with
 #     --helo client.test.example, header "Subject: $SEND_SUBJECT" (default
 #     "postfix-lib test message") and a fixed two-line body.  Extra args are
 #     appended and win over these defaults (e.g. --helo x, --header "...",
@@ -848,12 +850,12 @@ sink_start() {
     # -a -C -F: do not announce AUTH, XCLIENT, XFORWARD.
     local template=${SINK_DIR//%/%%}/msg-%Y%m%d-%H%M%S.
     smtp-sink -u postfix -a -C -F -h sink.test.example -t 60 \
-        -d "$template" "inet:127.0.0.1:$SINK_PORT" 64 \
+        -d "$template" "inet:${SINK_ADDR:-127.0.0.1}:$SINK_PORT" 64 \
         </dev/null >>"$SINK_LOG" 2>&1 &
     SINK_PID=$!
     echo "$SINK_PID" >"$PF_WORK/sink.pid"
     if ! wait_until 10 _sink_ready; then
-        _pf_err "smtp-sink did not start on 127.0.0.1:$SINK_PORT"
+        _pf_err "smtp-sink did not start on ${SINK_ADDR:-127.0.0.1}:$SINK_PORT"
         sed 's/^/postfix-lib:   /' "$SINK_LOG" >&2
         sink_stop
         return 1
@@ -951,7 +953,7 @@ send_mail() {
         return 1
     fi
     _pf_need_setup || return 1
-    local client=$1 port=$2 from=$3 to=$4 server=127.0.0.1 rc=0
+    local client=$1 port=$2 from=$3 to=$4 server=${SEND_SERVER:-127.0.0.1} rc=0
     shift 4
     [[ $client == *:* ]] && server=::1
     SEND_SEQ=$(( ${SEND_SEQ:-0} + 1 ))
