@@ -168,10 +168,16 @@ bounce_trusted(const struct origin *o, const char *address)
 	return o->correlation != NULL && (o->rcpt_hash == 0 || o->rcpt_hash == verp_hash(address));
 }
 
-/* Permanent bounces and complaints onto the account's list; how many. */
+/*
+ * Permanent bounces and complaints onto the account's list; how many, or -1
+ * with the reason in err when the store failed (locked, I/O error).  Runs
+ * before the events are written: the MTA retries a message refused for
+ * that, and a retry adds the same rows again (an upsert) without writing
+ * its events twice.  An address the list cannot hold is logged and skipped.
+ */
 static int
 suppress(const struct services *svc, const struct msg *msg, const struct feedback *fb,
-         const struct origin *o)
+         const struct origin *o, struct buf *err)
 {
 	int added = 0;
 
@@ -180,7 +186,6 @@ suppress(const struct services *svc, const struct msg *msg, const struct feedbac
 	for (size_t i = 0; i < fb->rcpt_count; i++) {
 		const struct feedback_rcpt *r = &fb->rcpts[i];
 		struct suppression_entry e = { .time = time(NULL) };
-		struct buf err = BUF_INIT;
 
 		if (fb->kind == FEEDBACK_BOUNCE && r->type == BOUNCE_PERMANENT &&
 		    bounce_trusted(o, r->address))
@@ -189,14 +194,18 @@ suppress(const struct services *svc, const struct msg *msg, const struct feedbac
 			e.reason = SUPPRESSION_COMPLAINT;
 		else
 			continue;
-		snprintf(e.address, sizeof(e.address), "%s", r->address);
+		if (r->address == NULL || r->address[0] == '\0' ||
+		    (size_t)snprintf(e.address, sizeof(e.address), "%s", r->address) >=
+		        sizeof(e.address)) {
+			log_warning(msg->qid,
+			            "feedback: %.200s not suppressed: address empty or too long",
+			            r->address);
+			continue;
+		}
 		snprintf(e.message_id, sizeof(e.message_id), "%s", o->mail_id);
-		if (suppression_add(svc->store, &e, &err) == 0)
-			added++;
-		else
-			log_warning(msg->qid, "feedback: %s not suppressed: %s", r->address,
-			            buf_str(&err));
-		buf_free(&err);
+		if (suppression_add(svc->store, &e, err) < 0)
+			return -1;
+		added++;
 	}
 	return added;
 }
@@ -265,6 +274,15 @@ feedback_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 		return SMFIS_ACCEPT;
 	}
 	correlate(msg, &fb, &o);
+	buf_reset(&err);
+	suppressed = suppress(svc, msg, &fb, &o, &err);
+	if (suppressed < 0) {
+		verdict = verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+		                             "suppression list unavailable", buf_str(&err));
+		if (verdict != SMFIS_ACCEPT)
+			goto out;
+		suppressed = 0; /* failure.internal_error = accept: events, delivery as usual */
+	}
 	events = write_events(svc, msg, &fb, &o, &names);
 	if (events < 0) {
 		snprintf(detail, sizeof(detail), "feedback events not written to %s: %s",
@@ -272,7 +290,6 @@ feedback_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 		verdict = verdict_on_failure(ctx, msg->policy->on_spool_unwritable, msg->qid,
 		                             "event spool unwritable", detail);
 	} else {
-		suppressed = suppress(svc, msg, &fb, &o);
 		verdict = dispose(ctx, conn, msg, &fb, &done);
 		log_info(msg->qid,
 		         "feedback kind=%s format=%s rcpts=%zu correlation=%s mail_id=%s events=%s "
@@ -282,6 +299,7 @@ feedback_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 		         names.len ? buf_str(&names) : "-", suppressed, done,
 		         msg->feedback_truncated ? " truncated" : "");
 	}
+out:
 	feedback_free(&fb);
 	buf_free(&err);
 	buf_free(&names);
