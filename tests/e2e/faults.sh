@@ -179,11 +179,40 @@ sys.exit(1 if wrong else 0)
 PY
 }
 
+# Every journal file is whole records to its last byte ("E NAME LEN\n"
+# LEN bytes "\n", or "V NAME\n"; common/spool_journal.h): a failed append
+# was cut back.  Prints how many records, or the file with a torn tail.
+journal_whole() {
+	/usr/bin/python3 - "$(sp)/journal" <<'PY'
+import os, re, sys
+d, records, torn = sys.argv[1], 0, []
+for name in sorted(os.listdir(d)):
+    data, pos = open(os.path.join(d, name), "rb").read(), 0
+    while pos < len(data):
+        m = re.compile(rb"E (\S+) (\d+)\n|V (\S+)\n").match(data, pos)
+        if not m:
+            break
+        pos = m.end()
+        if m.group(2) is not None:
+            pos += int(m.group(2))
+            if data[pos:pos + 1] != b"\n":
+                break
+            pos += 1
+        records += 1
+    if pos != len(data):
+        torn.append("%s at %d of %d" % (name, pos, len(data)))
+print("%d records%s" % (records, ", torn: " + " ".join(torn) if torn else ""))
+sys.exit(1 if torn else 0)
+PY
+}
+
+# No half-written file: tmp/ empty, every journal whole.
 spool_clean() {
-	local half
+	local half journal rc=0
 	half=$(find "$(sp)/tmp" -type f | wc -l)
-	diag "spool: $half files in tmp/, $(find "$(sp)/new" -name '*.json' | wc -l) in new/, journal: $(ls "$(sp)/journal" 2>/dev/null | tr '\n' ' ')"
-	[ "$half" = 0 ]
+	journal=$(journal_whole) || rc=1
+	diag "spool: $half files in tmp/, $(find "$(sp)/new" -name '*.json' | wc -l) in new/, journal: $(ls "$(sp)/journal" 2>/dev/null | tr '\n' ' ')($journal)"
+	[ "$half" = 0 ] && [ "$rc" = 0 ]
 }
 
 deferred_with() { pf_log_count "status=deferred .*$1"; }
