@@ -272,12 +272,12 @@ wait_until 5 ns_apart || bail "no private mount namespace"
 truncate -s 16M "$work/spool.img" && mkfs.ext4 -q -m 0 "$work/spool.img" &&
 	spool_mount 2>"$work/mount.err" ||
 	skip_all "cannot mount an ext4 image on a loop device: $(head -1 "$work/mount.err")"
-plan 37
+plan 40
 
 dns_setup "$work/dns" "$DNS_ADDR" >/dev/null || bail "dns_setup failed"
 for z in example.org test.example isp.example; do dns_zone "$z"; done
 dns_txt mx.test.example "v=spf1 ip4:127.0.0.0/8 -all"
-for d in gone.example.org slow.example.org isp.example; do
+for d in gone.example.org slow.example.org hist.example.org isp.example; do
 	dns_txt "$d" "v=spf1 ip4:127.0.0.0/8 -all"
 	dns_txt "_dmarc.$d" "v=DMARC1; p=reject"
 done
@@ -481,9 +481,14 @@ check "... and mailward still runs" pid_alive "$mw_pid"
 # lock the write fails after SQLite's busy timeout: the configured action
 # (failure.internal_error = tempfail), a log line, and no Complaint event
 # yet; Postfix retries once the lock is gone: one event, one suppression.
+# An ordinary inbound message is delivered meanwhile; its DMARC history
+# row (written in the background) waits for the store.
 direction inbound >/dev/null
 complaints() { grep -l '"eventType": *"Complaint"' "$(sp)"/new/*.json 2>/dev/null | wc -l; }
+history_rows() { sqlite3 "$db" "SELECT count(*) FROM dmarc_history WHERE header_from = 'hist.example.org'"; }
+history_rows_are() { [ "$(history_rows)" = "$1" ]; }
 lock_store || bail "cannot lock the store"
+send_tagged hist 1 u@hist.example.org
 before=$(deferred_with '451 4\.3\.0')
 sed 's/$/\r/' "$top/tests/data/feedback/arf-abuse.eml" >"$work/arf.eml"
 timeout 60 swaks --server 127.0.0.1 --port "$PF_PORT" --local-interface 127.0.0.1 \
@@ -494,7 +499,11 @@ check "... mailward said why, with the queue ID" \
 	grep -Eq 'error: [0-9A-F]+: .*(store|suppression).*locked' "$log"
 check "... no Complaint event, nothing delivered yet" \
 	eval '[ "$(complaints)" = 0 ] && [ "$(tally isp.example | field delivered)" = 0 ]'
+check "... an inbound message is delivered meanwhile" wait_delivered hist 1
+check "... its DMARC history row waits for the store (logged)" \
+	eval 'wait_until 15 grep -Eq "warning: DMARC history: store unavailable, [0-9]+ rows kept for a retry" "$log" && history_rows_are 0'
 unlock_store
+check "lock released: the DMARC history row is stored" wait_until 10 history_rows_are 1
 check "lock released: the complaint is delivered once" wait_delivered isp.example 1
 check "... with one Complaint event and the complainer on the suppression list" \
 	eval 'wait_until 10 eval "[ \$(complaints) = 1 ]" && [ "$(sqlite3 "$db" "SELECT reason FROM suppression WHERE address = '"'"'wendy@isp.example'"'"'")" = COMPLAINT ]'
