@@ -346,7 +346,6 @@ pf_start >/dev/null && sink_start >/dev/null || bail "Postfix or the sink did no
 # messages sent to the queueing port wait in Postfix's queue.
 direction inbound >/dev/null
 budget=1500
-nsd_pids() { _dns_instance_pids; }
 dns_phase() { # TAG DOMAIN: tempfail in time, queued, nothing delivered
 	local tag=$1 domain=$2 t0 ms before
 	before=$(deferred_with '451 4\.7\.0')
@@ -362,9 +361,10 @@ dns_phase() { # TAG DOMAIN: tempfail in time, queued, nothing delivered
 }
 
 # Stalled: NSD stopped in its tracks, every query times out.
-kill -STOP $(nsd_pids)
+mapfile -t nsd < <(_dns_instance_pids)
+kill -STOP "${nsd[@]}"
 dns_phase dns-slow slow.example.org
-kill -CONT $(nsd_pids)
+kill -CONT "${nsd[@]}"
 # Gone: no server at all (queries are refused by the kernel).
 dns_stop >/dev/null
 dns_phase dns-gone gone.example.org
@@ -447,6 +447,7 @@ load 200 5 kill9 &
 src=$!
 wait_until 60 delivered_is kill9 40
 before=$(deferred_with '451 4\.7\.1')
+log_lines=$(wc -l <"$log")
 mw_kill9
 diag "killed mailward with $(tally kill9 | field delivered) of 200 delivered"
 sleep 1
@@ -455,7 +456,8 @@ wait "$src"
 diag "smtp-source: exit $?; $(grep -c . "$work/source-kill9.log") lines of output"
 check "... meanwhile Postfix applied milter_default_action (deferred with 451 4.7.1)" \
 	deferred_at_least '451 4\.7\.1' $((before + 1))
-diag "after the restart: $(grep -Eo 'recovered [0-9]+ events from the journal' "$log" | tail -1 || echo 'nothing to recover')"
+recovered=$(tail -n +$((log_lines + 1)) "$log" | grep -Eo 'recovered [0-9]+ events from the journal')
+diag "after the restart: ${recovered:-nothing to recover (every durable event was in new/ already)}"
 check "the store passes PRAGMA integrity_check" \
 	test "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok
 check "all 200 messages are delivered" wait_delivered kill9 200 90
