@@ -270,7 +270,7 @@ mkdir -p "$state/store" "$spool"
 chown -R mailward:mailward "$state"
 write_policy
 
-unshare -m --propagation private sleep 100000 &
+unshare -m --propagation private sleep 900 & # the namespace lives as long as this
 ns_pid=$!
 ns_apart() { [ "$(readlink /proc/$ns_pid/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ]; }
 wait_until 5 ns_apart || bail "no private mount namespace"
