@@ -232,10 +232,16 @@ bounce_trusted(const struct origin *o, const char *address)
 	return false;
 }
 
-/* Permanent bounces and complaints onto the account's list; how many. */
+/*
+ * Permanent bounces and complaints onto the account's list; how many, or -1
+ * with the reason in err when the store failed (locked, I/O error).  Runs
+ * before the events are written: the MTA retries a message refused for
+ * that, and a retry adds the same rows again (an upsert) without writing
+ * its events twice.  An address the list cannot hold is logged and skipped.
+ */
 static int
 suppress(const struct services *svc, const struct msg *msg, const struct feedback *fb,
-         const struct origin *o)
+         const struct origin *o, struct buf *err)
 {
 	int added = 0;
 
@@ -244,7 +250,6 @@ suppress(const struct services *svc, const struct msg *msg, const struct feedbac
 	for (size_t i = 0; i < fb->rcpt_count; i++) {
 		const struct feedback_rcpt *r = &fb->rcpts[i];
 		struct suppression_entry e = { .time = time(NULL) };
-		struct buf err = BUF_INIT;
 
 		if (fb->kind == FEEDBACK_BOUNCE && r->type == BOUNCE_PERMANENT &&
 		    bounce_trusted(o, r->address))
@@ -253,14 +258,18 @@ suppress(const struct services *svc, const struct msg *msg, const struct feedbac
 			e.reason = SUPPRESSION_COMPLAINT;
 		else
 			continue;
-		snprintf(e.address, sizeof(e.address), "%s", r->address);
+		if (r->address == NULL || r->address[0] == '\0' ||
+		    (size_t)snprintf(e.address, sizeof(e.address), "%s", r->address) >=
+		        sizeof(e.address)) {
+			log_warning(msg->qid,
+			            "feedback: %.200s not suppressed: address empty or too long",
+			            r->address);
+			continue;
+		}
 		snprintf(e.message_id, sizeof(e.message_id), "%s", o->mail_id);
-		if (suppression_add(svc->store, &e, &err) == 0)
-			added++;
-		else
-			log_warning(msg->qid, "feedback: %s not suppressed: %s", r->address,
-			            buf_str(&err));
-		buf_free(&err);
+		if (suppression_add(svc->store, &e, err) < 0)
+			return -1;
+		added++;
 	}
 	return added;
 }
@@ -354,30 +363,49 @@ reading_free(struct reading *r)
 	buf_free(&r->names);
 }
 
-/*
- * Parse what was kept; false when it is no report (r->kind says why).
- * Otherwise the events are written (r->events < 0 when the spool failed)
- * and, when they were, the suppression list updated.
- */
+/* An auto-reply is a person's answer, not a report: it goes where the MTA sends it. */
 static bool
-read_report(const struct services *svc, struct msg *msg, struct reading *r)
+is_report(enum feedback_kind kind)
+{
+	return kind != FEEDBACK_ERROR && kind != FEEDBACK_NOT_FEEDBACK &&
+	       kind != FEEDBACK_AUTOREPLY;
+}
+
+static sfsistat spool_failed(SMFICTX *ctx, const struct services *svc, const struct msg *msg);
+
+/*
+ * Parse what was kept (is_report(r->kind) says whether it was a report),
+ * correlate it, put its addresses on the suppression list, then write its
+ * events: the suppression first, so a store that fails leaves no events
+ * behind and the MTA's retry writes them once.  SMFIS_CONTINUE, or the
+ * verdict of the failure (failure.internal_error, spool_unwritable).
+ */
+static sfsistat
+read_report(SMFICTX *ctx, const struct services *svc, struct msg *msg, struct reading *r)
 {
 	memset(r, 0, sizeof(*r));
 	feedback_init();
 	r->kind = feedback_parse(msg->feedback_raw ? msg->feedback_raw->data : "",
 	                         msg->feedback_raw ? msg->feedback_raw->len : 0, &r->fb, &r->err);
-	/* An auto-reply is a person's answer, not a report: it goes where the MTA sends it. */
-	if (r->kind == FEEDBACK_ERROR || r->kind == FEEDBACK_NOT_FEEDBACK ||
-	    r->kind == FEEDBACK_AUTOREPLY)
-		return false;
+	if (!is_report(r->kind))
+		return SMFIS_CONTINUE;
 	correlate(svc, msg, &r->fb, &r->o);
-	r->events = write_events(svc, msg, &r->fb, &r->o, &r->names);
-	if (r->events >= 0) {
-		stats_feedback(svc, msg->policy, &r->fb, r->o.stream);
-		r->suppressed = suppress(svc, msg, &r->fb, &r->o);
-		count_feedback(svc, &r->fb, &r->o);
+	buf_reset(&r->err);
+	r->suppressed = suppress(svc, msg, &r->fb, &r->o, &r->err);
+	if (r->suppressed < 0) {
+		sfsistat verdict =
+		    verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+		                       "suppression list unavailable", buf_str(&r->err));
+		if (verdict != SMFIS_ACCEPT)
+			return verdict;
+		r->suppressed = 0; /* failure.internal_error = accept: events, delivery as usual */
 	}
-	return true;
+	r->events = write_events(svc, msg, &r->fb, &r->o, &r->names);
+	if (r->events < 0)
+		return spool_failed(ctx, svc, msg);
+	stats_feedback(svc, msg->policy, &r->fb, r->o.stream);
+	count_feedback(svc, &r->fb, &r->o);
+	return SMFIS_CONTINUE;
 }
 
 static const char *
@@ -416,17 +444,13 @@ feedback_eom(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 {
 	struct reading r;
 	const char *done = "deliver";
-	sfsistat verdict;
+	sfsistat verdict = read_report(ctx, svc, msg, &r);
 
-	if (!read_report(svc, msg, &r)) {
+	if (!is_report(r.kind)) {
 		log_notice(msg->qid, "feedback: not a report mailward can read (%s); delivered",
 		           unread_reason(&r));
-		reading_free(&r);
-		return SMFIS_ACCEPT;
-	}
-	if (r.events < 0) {
-		verdict = spool_failed(ctx, svc, msg);
-	} else {
+		verdict = SMFIS_ACCEPT;
+	} else if (verdict == SMFIS_CONTINUE) {
 		verdict = dispose(ctx, conn, msg, &r.fb, &done);
 		log_reading(msg, &r, "feedback", done);
 	}
@@ -459,13 +483,11 @@ sfsistat
 feedback_report_eom(SMFICTX *ctx, const struct services *svc, struct msg *msg)
 {
 	struct reading r;
-	sfsistat verdict = SMFIS_CONTINUE;
+	sfsistat verdict = read_report(ctx, svc, msg, &r);
 
-	if (!read_report(svc, msg, &r))
+	if (!is_report(r.kind))
 		log_info(msg->qid, "report: not one mailward can read (%s)", unread_reason(&r));
-	else if (r.events < 0)
-		verdict = spool_failed(ctx, svc, msg);
-	else
+	else if (verdict == SMFIS_CONTINUE)
 		log_reading(msg, &r, "report", "usual");
 	reading_free(&r);
 	return verdict;

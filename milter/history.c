@@ -16,6 +16,7 @@
 #define QUEUE_MAX      20000
 #define BATCH_MAX      2000
 #define FLUSH_EVERY_MS 100
+#define RETRY_AFTER_MS 1000
 
 struct history {
 	struct store *store;
@@ -25,6 +26,7 @@ struct history {
 	size_t count;
 	unsigned long dropped;
 	time_t dropped_logged;
+	bool failing; /* the last batch met a store failure; logged once */
 	bool stopping;
 	pthread_t writer;
 };
@@ -77,18 +79,58 @@ row_free(struct dmarc_row *row)
 	free((struct dmarc_row_dkim *)row->dkim);
 }
 
-static void
+/*
+ * Store a batch and free it; false when the store failed (locked past its
+ * busy timeout, I/O error): nothing was stored and the rows are still the
+ * caller's, to queue again.  Rows the store refuses as invalid are gone.
+ */
+static bool
 store_batch(struct history *h, struct dmarc_row *rows, size_t count)
 {
 	struct buf err = BUF_INIT;
 	size_t added = 0;
 
-	if (dmarc_history_add_many(h->store, rows, count, &added, &err) < 0 || added < count)
+	if (dmarc_history_add_many(h->store, rows, count, &added, &err) < 0) {
+		if (!h->failing)
+			log_warning(
+			    NULL, "DMARC history: store unavailable, %zu rows kept for a retry: %s",
+			    count, buf_str(&err));
+		h->failing = true;
+		buf_free(&err);
+		return false;
+	}
+	if (h->failing)
+		log_notice(NULL, "DMARC history: the store takes rows again");
+	h->failing = false;
+	if (added < count)
 		log_warning(NULL, "DMARC history: %zu of %zu rows stored: %s", added, count,
 		            buf_str(&err));
 	for (size_t i = 0; i < count; i++)
 		row_free(&rows[i]);
 	buf_free(&err);
+	return true;
+}
+
+/*
+ * With the lock held: a batch the store failed goes back to the front of
+ * the queue, as much as fits beside what came in meanwhile; the rest is
+ * dropped and counted.  At shutdown nothing waits for a retry.
+ */
+static void
+requeue_batch(struct history *h, struct dmarc_row *rows, size_t count)
+{
+	size_t room = h->stopping ? 0 : QUEUE_MAX - h->count;
+	size_t keep = count < room ? count : room;
+
+	memmove(h->queue + keep, h->queue, h->count * sizeof(*h->queue));
+	memcpy(h->queue, rows, keep * sizeof(*h->queue));
+	h->count += keep;
+	for (size_t i = keep; i < count; i++)
+		row_free(&rows[i]);
+	if (keep < count) {
+		h->dropped += count - keep;
+		log_warning(NULL, "DMARC history: store unavailable; %lu rows dropped", h->dropped);
+	}
 }
 
 static void
@@ -120,9 +162,16 @@ writer_main(void *arg)
 		if (n == 0 && h->stopping)
 			break;
 		pthread_mutex_unlock(&h->lock);
-		if (n > 0)
-			store_batch(h, batch, n);
+		bool stored = n == 0 || store_batch(h, batch, n);
 		pthread_mutex_lock(&h->lock);
+		if (!stored) {
+			requeue_batch(h, batch, n);
+			/* The store failed: give it a moment before the next try. */
+			deadline_ms(&until, RETRY_AFTER_MS);
+			while (!h->stopping &&
+			       pthread_cond_timedwait(&h->work, &h->lock, &until) == 0)
+				;
+		}
 	}
 	pthread_mutex_unlock(&h->lock);
 	free(batch);

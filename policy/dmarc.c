@@ -242,6 +242,33 @@ explain_fail(struct dmarc_result *out, const char *author)
 	           overrides[out->override]);
 }
 
+/*
+ * An SPF or DKIM check that failed temporarily for an identifier that would
+ * align: once DNS answers it may pass, so the message has no DMARC verdict
+ * yet (temperror), never a fail that a p=reject turns into a bounce.
+ */
+static bool
+aligned_temperror(struct eval *ev)
+{
+	const struct dmarc_input *in = ev->in;
+	struct dmarc_result *out = ev->out;
+
+	if (in->spf == DMARC_SPF_TEMPERROR && in->spf_domain != NULL &&
+	    align(ev, in->spf_domain, out->record.aspf) != ALIGN_NO) {
+		buf_printf(&out->reason, "SPF temperror for %s; ", in->spf_domain);
+		return true;
+	}
+	for (size_t i = 0; i < out->n_dkim; i++) {
+		const struct dmarc_auth_dkim *sig = &out->dkim[i];
+		if (sig->result == DMARC_DKIM_TEMPERROR && sig->domain != NULL &&
+		    align(ev, sig->domain, out->record.adkim) != ALIGN_NO) {
+			buf_printf(&out->reason, "DKIM temperror for %s; ", sig->domain);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 conclude(struct eval *ev)
 {
@@ -253,7 +280,7 @@ conclude(struct eval *ev)
 		explain_pass(out);
 		return;
 	}
-	out->status = ev->tempfail ? DMARC_TEMPERROR : DMARC_FAIL;
+	out->status = ev->tempfail || aligned_temperror(ev) ? DMARC_TEMPERROR : DMARC_FAIL;
 	if (out->status == DMARC_FAIL && select_policy(ev) < 0)
 		out->status = DMARC_TEMPERROR;
 	if (out->status == DMARC_TEMPERROR) {

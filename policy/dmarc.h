@@ -41,6 +41,9 @@
  *  - t= (y or n) wins over pct=.  Without t=, a legacy pct=0 acts as t=y and
  *    pct=1..99 samples: the policy applies when the draw (0..99) is below
  *    pct, else it drops one level (reject -> quarantine -> none).
+ *  - No aligned pass, but an SPF or DKIM result that is temperror for an
+ *    identifier that would align: temperror, not fail (it may pass once DNS
+ *    answers; a fail under p=reject would bounce the message for good).
  *  - The walk never asks more than eight _dmarc names.  When it stops at
  *    psd=y on the seventh label of a longer name, the Organizational Domain
  *    below it was never asked, and the PSD's record applies.
