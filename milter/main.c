@@ -330,6 +330,11 @@ start_http(const struct policy *policy, struct daemon_state *st)
 {
 	struct buf err = BUF_INIT;
 	unsigned first = 0, second = 0;
+	struct endpoint_limits limits = {
+		.timeout = (unsigned)policy->unsubscribe_timeout,
+		.max_connections = (unsigned)policy->unsubscribe_max_connections,
+		.max_per_ip = (unsigned)policy->unsubscribe_max_per_ip,
+	};
 
 	if (*policy->unsubscribe_url != '\0')
 		first = ENDPOINT_UNSUBSCRIBE;
@@ -343,11 +348,12 @@ start_http(const struct policy *policy, struct daemon_state *st)
 		st->endpoints[0] =
 		    endpoint_start(first & ENDPOINT_UNSUBSCRIBE ? policy->unsubscribe_listen
 		                                                : policy->metrics_listen,
-		                   first, &st->svc, &err);
+		                   first, &limits, &st->svc, &err);
 		fatal_if(st->endpoints[0] == NULL && err.len > 0, EX_CONFIG, "HTTP endpoint", &err);
 	}
 	if (second != 0) {
-		st->endpoints[1] = endpoint_start(policy->metrics_listen, second, &st->svc, &err);
+		st->endpoints[1] =
+		    endpoint_start(policy->metrics_listen, second, &limits, &st->svc, &err);
 		fatal_if(st->endpoints[1] == NULL && err.len > 0, EX_CONFIG, "metrics endpoint",
 		         &err);
 	}

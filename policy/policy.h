@@ -256,6 +256,9 @@ struct policy {
 	char *unsubscribe_listen;
 	bool refuse_suppressed;
 	long unsubscribe_token_days;
+	long unsubscribe_timeout;         /* seconds a request may take */
+	long unsubscribe_max_connections; /* open at once, all clients */
+	long unsubscribe_max_per_ip;      /* open at once from one address; 0: no limit */
 
 	/* feedback */
 	struct strlist bounce_domains;

@@ -410,6 +410,22 @@ static const struct setting unsubscribe_settings[] = {
 	  .def_string = "127.0.0.1:8025" },
 	{ "token_days", SETTING_INT, P(unsubscribe_token_days),
 	  "Days an unsubscribe link keeps working.", .def_int = 180, .min = 1, .max = 3650 },
+	{ "timeout", SETTING_INT, P(unsubscribe_timeout),
+	  "Seconds the HTTP endpoint (unsubscribe and metrics) gives a client to send\n"
+	  "a whole request, headers and body, and the longest a kept-alive connection\n"
+	  "may sit idle; a client that trickles its request (slowloris) is cut off\n"
+	  "then.  Takes effect at restart.",
+	  .def_int = 10, .min = 1, .max = 600 },
+	{ "max_connections", SETTING_INT, P(unsubscribe_max_connections),
+	  "Connections the HTTP endpoint holds open at once; more are refused at\n"
+	  "accept.  Takes effect at restart.",
+	  .def_int = 64, .min = 1, .max = 10000 },
+	{ "max_connections_per_ip", SETTING_INT, P(unsubscribe_max_per_ip),
+	  "Connections one client address may hold open at once; 0: no limit of its\n"
+	  "own.  Behind a reverse proxy every request comes from the proxy's address,\n"
+	  "so the default leaves the limit to the proxy; set it when the endpoint\n"
+	  "faces clients directly.  Takes effect at restart.",
+	  .def_int = 0, .min = 0, .max = 10000 },
 	{ "precedence_bulk", SETTING_BOOL, P(unsubscribe_precedence_bulk),
 	  "Treat mail with Precedence: bulk or list as bulk even outside a bulk stream.",
 	  .def_bool = false },
