@@ -3,19 +3,21 @@
 #
 # Builds mailward_*.deb with dpkg-buildpackage -us -uc -b from a copy of
 # the tracked (and untracked, not ignored) files, so the tree is untouched.
-# Then, in a private mount and PID namespace, it lays an overlay over / and
-# chroots into it: the installation, the new user and the purge happen in
-# the overlay's upper layer, which is thrown away; the host keeps its own
-# mailward user, /etc and dpkg database.  There it removes any mailward
-# user and directories (a fresh machine), installs the package with dpkg,
-# checks the user, the files and their owners, "mailward -n" on the
-# installed policy, then starts the daemon as mailward.service does
-# (RuntimeDirectory, ExecStartPre, ExecStart) and checks that it runs as
-# the mailward user with its socket and reloads the policy on SIGHUP, and
-# finally purges the package.
-# systemd is not PID 1 inside the chroot, so the unit's sandbox itself is
-# not exercised here (systemd-analyze verify and security check it).
-# Needs root, dpkg-dev, debhelper, unshare and overlayfs.
+# Each installation happens in a private mount and PID namespace, on an
+# overlay over / whose upper layer is thrown away: the host keeps its own
+# mailward user, /etc and dpkg database.  In both, any mailward user and
+# directories are removed first (a fresh machine).
+#  1. chroot: dpkg -i; the user, the files and their owners, "mailward -n"
+#     on the installed policy; the daemon started as mailward.service does
+#     (RuntimeDirectory, ExecStartPre, ExecStart) runs as mailward with its
+#     socket, reloads the policy on SIGHUP and stops; dpkg --purge.
+#  2. systemd (when systemd-nspawn is installed): the overlay boots with
+#     systemd as PID 1 (private network); a probe unit checks that the
+#     package's enabled mailward.service started, restarts, reloads and
+#     stops under systemctl, as mailward, inside its sandbox.
+# Finally "systemd-analyze security" rates contrib's units.
+# Needs root, dpkg-dev, debhelper, unshare and overlayfs (systemd-container
+# for part 2).
 set -u
 top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top/tests/lib/tap.sh"
@@ -31,7 +33,7 @@ grep -qw overlay /proc/filesystems || skip_all "no overlayfs"
 work=$(mktemp -d /tmp/mw-deb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-plan 23
+plan 35
 
 # ------------------------------------------------------------- build
 mkdir "$work/src"
@@ -121,37 +123,128 @@ ok "purge removed the daemon, /etc/mailward, the spool and the store" \
 ok "and the unit's enablement" test ! -e /etc/systemd/system/multi-user.target.wants/mailward.service
 INSIDE
 
-# shellcheck disable=SC2016
-unshare --mount --pid --fork --propagation private -- /bin/bash -c '
-	set -e
-	work=$1 deb=$2
-	root=$work/root
-	mkdir -p "$work/layer" "$root"
-	mount -t tmpfs tmpfs "$work/layer"
-	mkdir "$work/layer/upper" "$work/layer/work"
-	mount -t overlay overlay \
-		-o "lowerdir=/,upperdir=$work/layer/upper,workdir=$work/layer/work" "$root"
+# Under systemd: the container's PID 1 is systemd, booted by systemd-nspawn
+# on an overlay where the package is installed; a probe unit runs the
+# checks after mailward.service has started, then powers the container off.
+cat >"$work/probe.sh" <<'PROBE'
+#!/bin/bash
+set -u
+ok() {
+	local what=$1
+	shift
+	if "$@" >&2; then echo "PASS $what"; else echo "FAIL $what"; fi
+}
+for _ in $(seq 100); do
+	[ -S /run/mailward/mailward.sock ] && break
+	sleep 0.1
+done
+ok "systemd started mailward.service at boot (enabled by the package)" systemctl is-active mailward
+ok "systemctl restart mailward works" systemctl restart mailward
+for _ in $(seq 100); do
+	[ -S /run/mailward/mailward.sock ] && break
+	sleep 0.1
+done
+pid=$(systemctl show -p MainPID --value mailward)
+ok "under systemd it runs as the mailward user" \
+	test "$(awk '/^Uid:/ { print $2 }' /proc/$pid/status)" = "$(id -u mailward)"
+ok "in the unit's sandbox: no new privileges" grep -qE '^NoNewPrivs:[[:space:]]+1' /proc/$pid/status
+ok "in the unit's sandbox: a system call filter" grep -qE '^Seccomp:[[:space:]]+2' /proc/$pid/status
+ok "its socket is in place (mailward's, 660)" \
+	test "$(stat -c '%U:%G %a' /run/mailward/mailward.sock)" = "mailward:mailward 660"
+ok "it writes its spool and store through ProtectSystem=strict" \
+	test -d /var/spool/mailward/events/new -a -f /var/lib/mailward/mailward.db
+ok "systemctl reload mailward: the daemon reloads the policy" \
+	sh -c 'systemctl reload mailward && sleep 1 &&
+		journalctl -u mailward --no-pager | grep -q "reload: policy /etc/mailward/mailward.conf installed"'
+ok "mailward-events.service is installed but not enabled" \
+	test "$(systemctl is-enabled mailward-events)" = disabled
+ok "systemctl stop mailward: it stops cleanly" \
+	sh -c 'systemctl stop mailward && test "$(systemctl show -p Result --value mailward)" = success'
+journalctl -u mailward --no-pager >&2
+PROBE
+
+# Runs in a mount namespace of its own; $1 = chroot or boot.
+cat >"$work/overlay.sh" <<'OVERLAY'
+set -e
+mode=$1 work=$2 deb=$3
+root=$work/root-$mode
+mkdir -p "$work/layer-$mode" "$root"
+mount -t tmpfs tmpfs "$work/layer-$mode"
+mkdir "$work/layer-$mode/upper" "$work/layer-$mode/work"
+mount -t overlay overlay \
+	-o "lowerdir=/,upperdir=$work/layer-$mode/upper,workdir=$work/layer-$mode/work" "$root"
+cat /etc/resolv.conf >"$root/etc/resolv.conf"
+mkdir -p "$root/tmp/pkg"
+cp "$deb" "$root/tmp/pkg/mailward.deb"
+cp "$work/inside.sh" "$root/tmp/pkg/"
+cp "$work/probe.sh" "$root/root/mailward-probe.sh" # nspawn mounts a tmpfs on /tmp
+if [ "$mode" = chroot ]; then
 	mount -t proc proc "$root/proc"
 	mount --bind /dev "$root/dev"
 	mount -t tmpfs tmpfs "$root/run"
-	mount -t tmpfs tmpfs "$root/tmp"
-	cat /etc/resolv.conf >"$root/etc/resolv.conf"
-	mkdir "$root/tmp/pkg"
-	cp "$deb" "$root/tmp/pkg/mailward.deb"
-	cp "$work/inside.sh" "$root/tmp/pkg/"
 	chroot "$root" /bin/bash /tmp/pkg/inside.sh
 	cp "$root/tmp/pkg/daemon.log" "$work/" 2>/dev/null || true
-' deb-root "$work" "${deb:-/nonexistent}" >"$work/inside.out" 2>"$work/inside.err"
+	exit 0
+fi
+chroot "$root" /bin/sh -c 'userdel mailward; groupdel mailward
+	rm -rf /etc/mailward /var/lib/mailward /var/spool/mailward
+	dpkg -i /tmp/pkg/mailward.deb' >&2 2>&1
+unit=$root/etc/systemd/system/mailward-probe.service
+cat >"$unit" <<'UNIT'
+[Unit]
+After=mailward.service
+[Service]
+Type=oneshot
+ExecStart=/bin/bash -c '/bin/bash /root/mailward-probe.sh >/root/probe.out 2>/root/probe.err; systemctl poweroff'
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -s "$unit" "$root/etc/systemd/system/multi-user.target.wants/"
+# Without systemd on the host, nspawn can neither register nor make a scope.
+flags=(--private-network)
+[ -d /run/systemd/system ] || flags+=(--register=no --keep-unit)
+timeout 120 systemd-nspawn -q -D "$root" "${flags[@]}" -b </dev/null >"$work/boot.log" 2>&1 || true
+cat "$root/root/probe.out"
+cat "$root/root/probe.err" >&2
+OVERLAY
 
-while read -r verdict what; do
-	case $verdict in
-	PASS) pass "$what" ;;
-	FAIL) fail "$what" ;;
-	esac
-done <"$work/inside.out"
-if [ "$TAP_FAILED" -gt 0 ]; then
-	sed 's/^/# /' "$work/inside.err" | tail -n 20
-	[ -f "$work/daemon.log" ] && sed 's/^/# daemon: /' "$work/daemon.log" | tail -n 20
+tap_lines() {
+	while read -r verdict what; do
+		case $verdict in
+		PASS) pass "$what" ;;
+		FAIL) fail "$what" ;;
+		esac
+	done
+}
+
+failed=$TAP_FAILED
+unshare --mount --pid --fork --propagation private -- /bin/bash "$work/overlay.sh" \
+	chroot "$work" "${deb:-/nonexistent}" >"$work/inside.out" 2>"$work/inside.err"
+tap_lines <"$work/inside.out"
+if [ "$TAP_FAILED" -gt "$failed" ]; then
+	tail -n 20 "$work/inside.err" | sed 's/^/# /'
+	[ -f "$work/daemon.log" ] && tail -n 20 "$work/daemon.log" | sed 's/^/# daemon: /'
+fi
+check "the chroot ran every check" test "$(grep -c '^[PF]A[SI][SL]' "$work/inside.out")" -eq 18
+
+failed=$TAP_FAILED
+if command -v systemd-nspawn >/dev/null; then
+	had_nspawn_dir=$([ -e /run/systemd/nspawn ] && echo yes)
+	# No PID namespace here: nspawn finds its child's namespaces in /proc.
+	unshare --mount --propagation private -- /bin/bash "$work/overlay.sh" \
+		boot "$work" "${deb:-/nonexistent}" >"$work/boot.out" 2>"$work/boot.err"
+	# nspawn leaves its propagation directory on the host's /run.
+	[ -n "$had_nspawn_dir" ] || rm -rf /run/systemd/nspawn
+	tap_lines <"$work/boot.out"
+	check "systemd ran every check" test "$(grep -c '^[PF]A[SI][SL]' "$work/boot.out")" -eq 10
+	if [ "$TAP_FAILED" -gt "$failed" ]; then
+		tail -n 30 "$work/boot.err" | sed 's/^/# /'
+		tail -n 10 "$work/boot.log" | sed 's/^/# boot: /'
+	fi
+else
+	for _ in $(seq 11); do
+		pass "# SKIP systemd-nspawn not installed (systemd-container): no boot under systemd"
+	done
 fi
 
 # ------------------------------------------------------------ the units
