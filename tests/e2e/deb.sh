@@ -14,7 +14,8 @@
 #  2. systemd (when systemd-nspawn is installed): the overlay boots with
 #     systemd as PID 1 (private network); a probe unit checks that the
 #     package's enabled mailward.service started, restarts, reloads and
-#     stops under systemctl, as mailward, inside its sandbox.
+#     stops under systemctl, as mailward, inside its sandbox; and that
+#     mailward-events.service runs once the policy names a webhook.
 # Finally "systemd-analyze security" rates contrib's units.
 # Needs root, dpkg-dev, debhelper, unshare and overlayfs (systemd-container
 # for part 2).
@@ -31,9 +32,10 @@ done
 grep -qw overlay /proc/filesystems || skip_all "no overlayfs"
 
 work=$(mktemp -d /tmp/mw-deb.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# DEB_SH_KEEP=1 keeps the work directory (build log, outputs) for a look.
+trap '[ -n "${DEB_SH_KEEP:-}" ] || rm -rf "$work"' EXIT
 
-plan 35
+plan 37
 
 # ------------------------------------------------------------- build
 mkdir "$work/src"
@@ -160,6 +162,25 @@ ok "mailward-events.service is installed but not enabled" \
 	test "$(systemctl is-enabled mailward-events)" = disabled
 ok "systemctl stop mailward: it stops cleanly" \
 	sh -c 'systemctl stop mailward && test "$(systemctl show -p Result --value mailward)" = success'
+
+# The dispatcher: a policy without webhooks is an error not worth retrying;
+# with one (to a closed loopback port) it runs, sandboxed, as mailward.
+systemctl start mailward-events
+sleep 1
+ok "mailward-events without webhooks exits 78 and is not restarted" \
+	test "$(systemctl show -p ExecMainStatus --value mailward-events) $(systemctl show -p NRestarts --value mailward-events)" = "78 0"
+openssl genrsa -out /etc/mailward/keys/sns.pem 2048 2>/dev/null
+chown mailward:mailward /etc/mailward/keys/sns.pem
+chmod 600 /etc/mailward/keys/sns.pem
+sed -i 's|^webhooks = ( );|webhooks = ( { name = "probe"; url = "http://127.0.0.1:9/"; topic_arn = "arn:aws:sns:local:000000000000:probe"; signing_key = "/etc/mailward/keys/sns.pem"; signing_cert_url = "https://example.com/sns.pem"; } );|' \
+	/etc/mailward/mailward.conf
+systemctl start mailward-events
+sleep 2
+pid=$(systemctl show -p MainPID --value mailward-events)
+ok "with a webhook, mailward-events.service runs as mailward" \
+	sh -c "systemctl is-active mailward-events &&
+		test \"\$(awk '/^Uid:/ { print \$2 }' /proc/$pid/status)\" = $(id -u mailward)"
+journalctl -u mailward-events --no-pager >&2
 journalctl -u mailward --no-pager >&2
 PROBE
 
@@ -236,13 +257,15 @@ if command -v systemd-nspawn >/dev/null; then
 	# nspawn leaves its propagation directory on the host's /run.
 	[ -n "$had_nspawn_dir" ] || rm -rf /run/systemd/nspawn
 	tap_lines <"$work/boot.out"
-	check "systemd ran every check" test "$(grep -c '^[PF]A[SI][SL]' "$work/boot.out")" -eq 10
+	check "systemd ran every check" test "$(grep -c '^[PF]A[SI][SL]' "$work/boot.out")" -eq 12
+	grep -E 'mailward(-events)?\[[0-9]+\]: .*(serving on|reload: policy|stopping|dispatcher started)' \
+		"$work/boot.err" | sed 's/^/# journal: /'
 	if [ "$TAP_FAILED" -gt "$failed" ]; then
 		tail -n 30 "$work/boot.err" | sed 's/^/# /'
 		tail -n 10 "$work/boot.log" | sed 's/^/# boot: /'
 	fi
 else
-	for _ in $(seq 11); do
+	for _ in $(seq 13); do
 		pass "# SKIP systemd-nspawn not installed (systemd-container): no boot under systemd"
 	done
 fi
