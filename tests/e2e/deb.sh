@@ -14,7 +14,8 @@
 #  2. systemd (when systemd-nspawn is installed): the overlay boots with
 #     systemd as PID 1 (private network); a probe unit checks that the
 #     package's enabled mailward.service started, restarts, reloads and
-#     stops under systemctl, as mailward, inside its sandbox; and that
+#     stops under systemctl, as mailward, inside its sandbox, takes a
+#     message (milter-client.py) and spools its event; and that
 #     mailward-events.service runs once the policy names a webhook.
 # Finally "systemd-analyze security" rates contrib's units.
 # Needs root, dpkg-dev, debhelper, unshare and overlayfs (systemd-container
@@ -35,7 +36,7 @@ work=$(mktemp -d /tmp/mw-deb.XXXXXX)
 # DEB_SH_KEEP=1 keeps the work directory (build log, outputs) for a look.
 trap '[ -n "${DEB_SH_KEEP:-}" ] || rm -rf "$work"' EXIT
 
-plan 37
+plan 38
 
 # ------------------------------------------------------------- build
 mkdir "$work/src"
@@ -160,6 +161,20 @@ ok "systemctl reload mailward: the daemon reloads the policy" \
 		journalctl -u mailward --no-pager | grep -q "reload: policy /etc/mailward/mailward.conf installed"'
 ok "mailward-events.service is installed but not enabled" \
 	test "$(systemctl is-enabled mailward-events)" = disabled
+# One outbound message through the sandboxed daemon, on the container's
+# own loopback: accepted, its Send event made durable in the spool.
+sed -i 's|^  socket = "unix:/run/mailward/mailward.sock";|  socket = "inet:8891@127.0.0.1";|' \
+	/etc/mailward/mailward.conf
+systemctl restart mailward
+for _ in $(seq 100); do
+	(exec 3<>/dev/tcp/127.0.0.1/8891) 2>/dev/null && break
+	sleep 0.1
+done
+printf 'From: alice@example.com\r\nTo: bob@example.org\r\nSubject: probe\r\n\r\nhello\r\n' >/root/m.eml
+ok "a message through the sandboxed daemon is accepted, its Send event spooled" \
+	sh -c '/usr/bin/python3 /root/milter-client.py 127.0.0.1:8891 --message /root/m.eml |
+		grep -qx "verdict accept" &&
+		grep -l "\"eventType\": *\"Send\"" /var/spool/mailward/events/new/* | grep -q .'
 ok "systemctl stop mailward: it stops cleanly" \
 	sh -c 'systemctl stop mailward && test "$(systemctl show -p Result --value mailward)" = success'
 
@@ -184,6 +199,7 @@ journalctl -u mailward-events --no-pager >&2
 journalctl -u mailward --no-pager >&2
 PROBE
 
+cp "$top/tests/lib/milter-client.py" "$work/"
 # Runs in a mount namespace of its own; $1 = chroot or boot.
 cat >"$work/overlay.sh" <<'OVERLAY'
 set -e
@@ -199,6 +215,7 @@ mkdir -p "$root/tmp/pkg"
 cp "$deb" "$root/tmp/pkg/mailward.deb"
 cp "$work/inside.sh" "$root/tmp/pkg/"
 cp "$work/probe.sh" "$root/root/mailward-probe.sh" # nspawn mounts a tmpfs on /tmp
+cp "$work/milter-client.py" "$root/root/"
 if [ "$mode" = chroot ]; then
 	mount -t proc proc "$root/proc"
 	mount --bind /dev "$root/dev"
@@ -257,7 +274,7 @@ if command -v systemd-nspawn >/dev/null; then
 	# nspawn leaves its propagation directory on the host's /run.
 	[ -n "$had_nspawn_dir" ] || rm -rf /run/systemd/nspawn
 	tap_lines <"$work/boot.out"
-	check "systemd ran every check" test "$(grep -c '^[PF]A[SI][SL]' "$work/boot.out")" -eq 12
+	check "systemd ran every check" test "$(grep -c '^[PF]A[SI][SL]' "$work/boot.out")" -eq 13
 	grep -E 'mailward(-events)?\[[0-9]+\]: .*(serving on|reload: policy|stopping|dispatcher started)' \
 		"$work/boot.err" | sed 's/^/# journal: /'
 	if [ "$TAP_FAILED" -gt "$failed" ]; then
@@ -265,7 +282,7 @@ if command -v systemd-nspawn >/dev/null; then
 		tail -n 10 "$work/boot.log" | sed 's/^/# boot: /'
 	fi
 else
-	for _ in $(seq 13); do
+	for _ in $(seq 14); do
 		pass "# SKIP systemd-nspawn not installed (systemd-container): no boot under systemd"
 	done
 fi
