@@ -290,11 +290,21 @@ static const struct setting reputation_settings[] = {
 	{ NULL },
 };
 
+static const char *const stream_existing_choices[] = { "keep", "replace", "default", NULL };
+
 static const struct setting stream_settings[] = {
 	{ "name", SETTING_STRING, S(name), "Stream (configuration set) name.", .required = true,
 	  .example = "newsletters", .check = check_token },
 	{ "bulk", SETTING_BOOL, S(bulk), "Bulk mail: gets List-Unsubscribe headers.",
 	  .def_bool = false },
+	{ "unsubscribe_url", SETTING_STRING, S(unsubscribe_url),
+	  "This stream's base of one-click links (e.g. another host of your reverse\n"
+	  "proxy); empty: unsubscribe.url.",
+	  .def_string = "", .check = check_optional_url },
+	{ "unsubscribe_existing", SETTING_CHOICE, S(unsubscribe_existing),
+	  "An application's own List-Unsubscribe in this stream: keep, replace, or\n"
+	  "default (as unsubscribe.existing says).",
+	  .def_string = "default", .choices = stream_existing_choices },
 	/* Reputation limits (milter/reputation.h), as in the reputation group. */
 	{ "warn_complaint_rate", SETTING_STRING, S(reputation.warn_complaint_rate),
 	  doc_warn_complaint, .def_string = "0.1%", .check = check_rate },
