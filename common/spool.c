@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,7 +54,11 @@
 #define PUBLISH_DELAY_MS   5
 #define PUBLISH_BATCH      32
 #define JOURNAL_FIRST_SIZE (1L * 1024 * 1024)
-#define JOURNAL_SIZE       (8L * 1024 * 1024)
+/* Zeros take at most this share of the free space, so they never fill a small disk. */
+#define JOURNAL_FREE_SHARE 4
+/* Free space below which the spool counts as full (room_for()). */
+#define SPOOL_ROOM_MIN (64 * 1024)
+#define JOURNAL_SIZE   (8L * 1024 * 1024)
 
 struct journal {
 	int fd;
@@ -128,6 +133,16 @@ open_dir(struct spool *spool, const char *sub, int *fd, struct buf *err)
 	return *fd;
 }
 
+static bool
+zeros_fit(int fd, off_t bytes)
+{
+	struct statvfs sv;
+
+	return fstatvfs(fd, &sv) == 0 &&
+	       (unsigned long long)bytes <=
+	           (unsigned long long)sv.f_bavail * sv.f_frsize / JOURNAL_FREE_SHARE;
+}
+
 /*
  * A journal ready for records, at least size bytes of it zero-filled: the
  * reusable file when there is one, else a new file.  NULL with errno.
@@ -151,8 +166,13 @@ journal_new(struct spool *spool, off_t size)
 		j->number = number;
 	}
 	/* Without the zeros the journal still works, its flushes cost more. */
-	if (j->allocated < size && journal_extend(j->fd, j->allocated, size) == 0)
-		j->allocated = size;
+	if (j->allocated < size && zeros_fit(j->fd, size - j->allocated)) {
+		if (journal_extend(j->fd, j->allocated, size) == 0)
+			j->allocated = size;
+		else if (ftruncate(j->fd, j->allocated) < 0) /* give back what was written */
+			log_warning(NULL, "event spool %s: journal not cut back: %s", spool->dir,
+			            strerror(errno));
+	}
 	return j;
 }
 
@@ -678,6 +698,22 @@ journal_event(struct spool *spool, struct spool_entry *e, const char *data, size
 	return rc;
 }
 
+/*
+ * Is there room for the event's file in new/?  The journal may still have
+ * room zero-filled in advance when the disk is full, but an event that
+ * cannot get its file is not one to accept: a full spool disk takes
+ * failure.spool_unwritable as it would without the journal.
+ */
+static bool
+room_for(const struct spool *spool, size_t len)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(spool->new_fd, &sv) < 0)
+		return true; /* the writes will say */
+	return (unsigned long long)sv.f_bavail * sv.f_frsize >= len + SPOOL_ROOM_MIN;
+}
+
 struct spool_entry *
 spool_begin(struct spool *spool, const char *data, size_t len)
 {
@@ -690,6 +726,10 @@ spool_begin(struct spool *spool, const char *data, size_t len)
 		if (stage_write(spool, e, data, len) < 0)
 			goto fail;
 		return e;
+	}
+	if (!room_for(spool, len)) {
+		errno = ENOSPC;
+		goto fail;
 	}
 	e->data = xmalloc(len + 1);
 	memcpy(e->data, data, len);

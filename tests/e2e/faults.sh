@@ -188,24 +188,39 @@ PY
 # LEN bytes "\n", or "V NAME\n"; common/spool_journal.h): a failed append
 # was cut back.  Prints how many records, or the file with a torn tail.
 journal_whole() {
+	# Records are "E NAME LEN NUMBER SUM\n" DATA "\n" and "V NAME NUMBER SUM\n"
+	# (common/spool_journal.h); a file ends at the first line that is no
+	# record of its own number (zeros written in advance, or what a reused
+	# file held before).  Torn: a record of this number cut short or failing
+	# its checksum.
 	/usr/bin/python3 - "$(sp)/journal" <<'PY'
-import os, re, sys
+import os, sys
+def fnv(b, h=0xcbf29ce484222325):
+    for c in b:
+        h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+    return h
 d, records, torn = sys.argv[1], 0, []
 for name in sorted(os.listdir(d)):
-    data, pos = open(os.path.join(d, name), "rb").read(), 0
-    while pos < len(data):
-        m = re.compile(rb"E (\S+) (\d+)\n|V (\S+)\n").match(data, pos)
-        if not m:
+    data, pos, number = open(os.path.join(d, name), "rb").read(), 0, int(name)
+    while True:
+        nl = data.find(b"\n", pos, pos + 200)
+        f = data[pos:nl].split(b" ") if nl >= 0 else []
+        try:
+            ok_e = len(f) == 5 and f[0] == b"E" and int(f[3]) == number
+            ok_v = len(f) == 4 and f[0] == b"V" and int(f[2]) == number
+        except ValueError:
+            ok_e = ok_v = False
+        if not (ok_e or ok_v):
             break
-        pos = m.end()
-        if m.group(2) is not None:
-            pos += int(m.group(2))
-            if data[pos:pos + 1] != b"\n":
-                break
-            pos += 1
+        head = data[pos:nl].rsplit(b" ", 1)[0]
+        body = data[nl + 1:nl + 1 + int(f[2])] if ok_e else b""
+        end = nl + 1 + (len(body) + 1 if ok_e else 0)
+        if (ok_e and (len(body) != int(f[2]) or data[end - 1:end] != b"\n")) or \
+                fnv(body, fnv(head)) != int(f[-1], 16):
+            torn.append("%s at %d" % (name, pos))
+            break
         records += 1
-    if pos != len(data):
-        torn.append("%s at %d of %d" % (name, pos, len(data)))
+        pos = end
 print("%d records%s" % (records, ", torn: " + " ".join(torn) if torn else ""))
 sys.exit(1 if torn else 0)
 PY
