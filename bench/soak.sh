@@ -394,7 +394,8 @@ sink_stop
 } >"$W/gen/postfix.tsv"
 find "$W/state/spool" -name '*.json' -type f 2>/dev/null |
 	xargs -r grep -ho '"eventType":"[A-Za-z]*"' | sed 's/.*:"//; s/"//' | sort | uniq -c >"$W/gen/events.txt"
-grep -c 'fatal\|FATAL\|assert\|crit' "$W/mailward.log" >"$W/gen/mw-fatal.txt"
+# Log lines at level warning or worse (the level follows "mailward[PID]: ").
+grep -cE '^[^ ]+ [^ ]+\]: (warning|error|crit|alert|emerg|fatal):|[Aa]ssertion' "$W/mailward.log" >"$W/gen/mw-fatal.txt"
 
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 if [[ -z $REPORT ]]; then

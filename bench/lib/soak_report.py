@@ -255,9 +255,11 @@ def main():
     rss_last = int(idle_after[2]) if idle_after else 0
     rss_max = max([int(s[2]) for s in samples] or [0])
     growth = (rss_last - rss_first) * 100.0 / rss_first if rss_first else 0.0
-    c.add(rss_first > 0 and growth < 10.0,
-          "RSS flat: %d KiB after the warm-up (%d s), %d KiB at the end (%+.1f %%, limit 10 %%)" %
-          (rss_first, warmup, rss_last, growth))
+    # Under valgrind RSS is memcheck's own bookkeeping: reported, not checked
+    # (the leak check is the stronger test there).
+    c.add(rss_first > 0 and (growth < 10.0 or args.valgrind),
+          "RSS flat: %d KiB after the warm-up (%d s), %d KiB at the end (%+.1f %%, limit 10 %%%s)" %
+          (rss_first, warmup, rss_last, growth, "; not checked under valgrind" if args.valgrind else ""))
     if idle_before and idle_after:
         c.add(idle_before[3] == idle_after[3],
               "open fds idle before = idle after (%s, %s)" % (idle_before[3], idle_after[3]))
@@ -268,7 +270,7 @@ def main():
 
     fatal = open(os.path.join(gen, "mw-fatal.txt")).read().strip() if os.path.exists(
         os.path.join(gen, "mw-fatal.txt")) else "?"
-    c.add(fatal == "0", "mailward logged nothing fatal (%s lines)" % fatal)
+    c.add(fatal == "0", "mailward logged no warning or error (%s lines)" % fatal)
     vg = valgrind_summary(args.valgrind_log) if args.valgrind else None
     if args.valgrind:
         c.add(args.mw_rc == "0", "mailward under valgrind exited 0 after SIGTERM (status %s)" % args.mw_rc)
@@ -345,8 +347,9 @@ def main():
             L.append("    " + r)
     with open(args.report, "w") as f:
         f.write("\n".join(L) + "\n")
-    print("\n".join(L))
-    if args.tap:
+    if not args.tap:
+        print("\n".join(L))
+    else:
         print("1..%d" % len(c.items))
         for i, (ok, what) in enumerate(c.items, 1):
             print("%s %d - %s" % ("ok" if ok else "not ok", i, what))
