@@ -232,7 +232,7 @@ start_mailward() {
 	if ((VALGRIND)); then
 		cmd=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect
 			--errors-for-leak-kinds=definite,indirect --error-exitcode=99 --num-callers=30
-			--track-fds=no --log-file="$VG_LOG" "${cmd[@]}")
+			--track-fds=no --vgdb=no --log-file="$VG_LOG" "${cmd[@]}")
 		[[ -s $here/valgrind.supp ]] && cmd=("${cmd[0]}" --suppressions="$here/valgrind.supp" "${cmd[@]:1}")
 	fi
 	"${cmd[@]}" 2>"$W/mailward.log" &

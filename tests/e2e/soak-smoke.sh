@@ -21,6 +21,7 @@ done
 [ -x "$build/mailward" ] || skip_all "mailward not built"
 
 work=$(mktemp -d /tmp/mw-soak-smoke.XXXXXX)
+chmod 755 "$work" # Postfix (user postfix) must reach the work dir below
 trap 'rm -rf "$work"' EXIT
 rc=0
 MAILWARD=$build/mailward "$top/bench/soak.sh" --duration 20 --tap --work "$work/run" \
