@@ -124,9 +124,23 @@ def valgrind_summary(path):
             "possible": num(r"possibly lost: ([\d,]+) bytes"),
             "reachable": num(r"still reachable: ([\d,]+) bytes"),
             "no_leaks": "All heap blocks were freed" in text or "no leaks are possible" in text,
-            "records": re.findall(r"==\d+== (\S.* (?:definitely|indirectly) lost in loss record .*)", text),
-            "error_heads": re.findall(r"==\d+== ((?:Invalid|Conditional|Use of uninitialised|Syscall param|"
-                                      r"Mismatched|Source and destination)[^\n]*)", text)}
+            "blocks": report_blocks(text)}
+
+
+def report_blocks(text):
+    """Each error and each definite/indirect leak record, with its stack (12 lines at most)."""
+    blocks = []
+    for block in re.split(r"\n==\d+== ?\n", text):
+        lines = [re.sub(r"^==\d+== ?", "", ln) for ln in block.splitlines()]
+        lines = [ln for ln in lines if ln.strip()]
+        if not lines:
+            continue
+        head = lines[0]
+        if re.search(r"(definitely|indirectly) lost in loss record", head) or re.match(
+                r"(Invalid|Conditional|Use of uninitialised|Syscall param|Mismatched|Source and destination|"
+                r"Argument)", head):
+            blocks.append(lines[:12])
+    return blocks
 
 
 def main():
@@ -343,8 +357,9 @@ def main():
         L.append("memcheck --leak-check=full --errors-for-leak-kinds=definite,indirect: "
                  "%s errors; definitely lost %s, indirectly lost %s, possibly lost %s, still reachable %s bytes.\n"
                  % (vg["errors"], vg["definite"], vg["indirect"], vg["possible"], vg["reachable"]))
-        for r in vg["records"][:20] + vg["error_heads"][:20]:
-            L.append("    " + r)
+        for block in vg["blocks"][:20]:
+            L.extend("    " + ln for ln in block)
+            L.append("")
     with open(args.report, "w") as f:
         f.write("\n".join(L) + "\n")
     if not args.tap:
