@@ -188,6 +188,7 @@ print(d["kind"], len(d["events"]), ",".join(e["eventType"] for e in d["events"])
 done
 
 # ------------------------------------------------------------ Postfix
+# shellcheck disable=SC2034 # read by postfix-lib.sh's pf_setup
 PF_IPV6=0
 pf_setup "$W/pf" >/dev/null || die "pf_setup failed"
 ML_SOCK=$W/run/mailward.sock
@@ -230,6 +231,7 @@ VG_LOG=$W/valgrind.log
 start_mailward() {
 	local cmd=("$MAILWARD" -f -c "$W/state/mailward.conf")
 	if ((VALGRIND)); then
+		# shellcheck disable=SC2054 # the commas belong to the options
 		cmd=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect
 			--errors-for-leak-kinds=definite,indirect --error-exitcode=99 --num-callers=30
 			--track-fds=no --vgdb=no --log-file="$VG_LOG" "${cmd[@]}")
@@ -368,7 +370,6 @@ if kill -0 "$MW_PID" 2>/dev/null; then
 		wait "$MW_PID" || MW_RC=$?
 	fi
 fi
-MW_PID_WAS=$MW_PID
 MW_PID=''
 sink_stop
 
@@ -392,8 +393,8 @@ sink_stop
 	printf 'queue_left\t%s\n' "$(pf_queue_count)"
 	printf 'milter_errors\t%s\n' "$(pf_log_count 'milter .*(error|timeout|can.t connect|unreachable)')"
 } >"$W/gen/postfix.tsv"
-find "$W/state/spool" -name '*.json' -type f 2>/dev/null |
-	xargs -r grep -ho '"eventType":"[A-Za-z]*"' | sed 's/.*:"//; s/"//' | sort | uniq -c >"$W/gen/events.txt"
+find "$W/state/spool" -name '*.json' -type f -exec grep -ho '"eventType":"[A-Za-z]*"' {} + 2>/dev/null |
+	sed 's/.*:"//; s/"//' | sort | uniq -c >"$W/gen/events.txt"
 # Log lines at level warning or worse (the level follows "mailward[PID]: ").
 grep -cE '^[^ ]+ [^ ]+\]: (warning|error|crit|alert|emerg|fatal):|[Aa]ssertion' "$W/mailward.log" >"$W/gen/mw-fatal.txt"
 
