@@ -110,13 +110,14 @@ sign_add_message_id(struct msg *msg)
 {
 	unsigned char rnd[9];
 	char value[160];
-	const char *from = msg->common[COMMON_FROM];
-	char *domain = first_address_domain(from);
+	char *domain;
 
 	if (msg->common[COMMON_MESSAGE_ID] != NULL)
 		return 0;
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return -1;
+	/* Only now: the early returns above must not leak it. */
+	domain = first_address_domain(msg->common[COMMON_FROM]);
 	snprintf(value, sizeof(value), " <%lld.%02x%02x%02x%02x%02x%02x%02x%02x%02x@%s>",
 	         (long long)msg->started.tv_sec, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
 	         rnd[6], rnd[7], rnd[8], domain ? domain : "mailward.invalid");
