@@ -1,5 +1,5 @@
 #!/bin/bash
-# webhook-outage.sh - bench/webhook-outage.sh in its quick mode: the webhook
+# webhook-outage.sh - bench/webhook-outage.sh --quick: the webhook
 # receiver down for 20 s while one message every half second goes through
 # the milter, then back; every event arrives, none under two MessageIds,
 # no dead letter, every signature verified.  Retry delays are scaled down
@@ -17,8 +17,7 @@ work=$(mktemp -d /tmp/mw-webhook-outage-t.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 plan 8
 
-"$top/bench/webhook-outage.sh" --before 3 --outage 20 --after 5 --rate 2 \
-	--retry-min-ms 500 --retry-max-ms 2000 --drain-timeout 20 \
+"$top/bench/webhook-outage.sh" --quick \
 	--report "$work/report.md" >"$work/out" 2>"$work/err"
 status=$?
 sed 's/^/# /' "$work/out"
