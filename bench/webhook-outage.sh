@@ -4,7 +4,7 @@
 #
 # Usage: bench/webhook-outage.sh [--outage S] [--before S] [--after S]
 #            [--rate N] [--retry-min-ms MS] [--retry-max-ms MS]
-#            [--drain-timeout S] [--report FILE]
+#            [--drain-timeout S] [--report FILE] [--crash 0|1]
 #        bench/webhook-outage.sh --quick [OPTIONS]   (about 35 s)
 #
 # Starts one mailward (milter on loopback, inbound checks off, 127.0.0.1
@@ -37,9 +37,14 @@
 # missing, duplicated under another MessageId, dead, unsigned or not
 # drained in time; 2 for a usage error or a setup that did not start.
 #
+# --crash 1: the outage begins with a crash in the middle of a request
+# (the receiver logs a notification and exits without answering; killed
+# anyway after 5 s), so one event must arrive twice, under one MessageId.
+# The default, 0, kills the receiver between requests.
+#
 # --quick: --before 3 --outage 20 --after 5 --rate 2 --retry-min-ms 500
-# --retry-max-ms 2000 --drain-timeout 20 (later options override); delays
-# scaled down with the outage.  tests/e2e/webhook-outage.sh runs it in
+# --retry-max-ms 2000 --drain-timeout 20 --crash 1 (later options
+# override); delays scaled down with the outage.  tests/e2e/webhook-outage.sh runs it in
 # make check so the script does not rot.
 # Needs a built ./mailward and python3-cryptography (tools/deps); no root.
 # Addresses: WEBHOOK_OUTAGE_MILTER_ADDR (127.0.53.104) and
@@ -56,11 +61,11 @@ receiver_addr=${WEBHOOK_OUTAGE_RECEIVER_ADDR:-127.0.53.105}
 
 outage=600 before=30 after=60 rate=1
 retry_min_ms=20000 retry_max_ms=30000 drain_timeout=
-report=
-usage() { sed -n '5,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+report= crash=0
+usage() { sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
-	-h | --help) sed -n '2,47p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,51p' "$0"; exit 0 ;;
 	--quick) ;;
 	*) [ $# -ge 2 ] || usage ;;
 	esac
@@ -73,8 +78,9 @@ while [ $# -gt 0 ]; do
 	--retry-max-ms) retry_max_ms=$2 ;;
 	--drain-timeout) drain_timeout=$2 ;;
 	--report) report=$2 ;;
+	--crash) crash=$2 ;;
 	--quick) set -- "$1" "" --before 3 --outage 20 --after 5 --rate 2 \
-		--retry-min-ms 500 --retry-max-ms 2000 --drain-timeout 20 "${@:2}" ;;
+		--retry-min-ms 500 --retry-max-ms 2000 --drain-timeout 20 --crash 1 "${@:2}" ;;
 	*) usage ;;
 	esac
 	shift 2
@@ -82,6 +88,7 @@ done
 for n in "$outage" "$before" "$after" "$rate" "$retry_min_ms" "$retry_max_ms" ${drain_timeout:+"$drain_timeout"}; do
 	[[ $n =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || usage
 done
+case $crash in 0 | 1) ;; *) usage ;; esac
 # After the last message: one retry delay to notice, then time to send the rest.
 : "${drain_timeout:=$((retry_max_ms / 1000 + 120))}"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -153,7 +160,7 @@ webhooks = (
 CONF
 
 start_receiver() {
-	RECEIVER_ADDR=$receiver_addr $py "$receiver" "$receiver_port" "$work/received.log" \
+	RECEIVER_ADDR=$receiver_addr RECEIVER_DIE_FILE=$work/crash $py "$receiver" "$receiver_port" "$work/received.log" \
 		"$work/sns.crt" "$topic" "$cert_url" "$unsub_url" eventType "$work/never-fail" \
 		2>>"$work/receiver.err" &
 	receiver_pid=$!
@@ -192,8 +199,13 @@ producer_pid=$!
 
 echo "webhook-outage: ${before}s up, ${outage}s down, ${after}s up, $rate msg/s (work $work)" >&2
 sleep "$before"
-kill "$receiver_pid"
+if [ "$crash" = 1 ]; then
+	touch "$work/crash"
+	for _ in $(seq 50); do kill -0 "$receiver_pid" 2>/dev/null || break; sleep 0.1; done
+fi
+kill "$receiver_pid" 2>/dev/null
 wait "$receiver_pid" 2>/dev/null
+rm -f "$work/crash"
 receiver_pid=
 down_at=$(now)
 echo "webhook-outage: receiver down" >&2
@@ -226,7 +238,7 @@ wait "$dispatch_pid" 2>/dev/null
 
 mkdir -p "$(dirname "$report")"
 $py - "$work" "$report" "$drained" "$down_at" "$up_at" "$stopped_at" "$drained_at" \
-	"outage=$outage before=$before after=$after rate=$rate retry_min_ms=$retry_min_ms retry_max_ms=$retry_max_ms drain_timeout=$drain_timeout" <<'PY'
+	"outage=$outage before=$before after=$after rate=$rate retry_min_ms=$retry_min_ms retry_max_ms=$retry_max_ms drain_timeout=$drain_timeout crash=$crash" <<'PY'
 import json, os, sys, uuid
 
 work, report, drained = sys.argv[1], sys.argv[2], sys.argv[3] == "1"

@@ -13,7 +13,9 @@
 # "mail_id", "t" (when it came, Unix time)}, and the body as a JSON string to LOG.raw.  While
 # FAIL_FILE exists, the answer is 500 (and nothing is logged); otherwise 200
 # for a good notification, 400 for a bad one.  With RECEIVER_TLS=CERT:KEY in
-# the environment it speaks HTTPS.
+# the environment it speaks HTTPS.  With RECEIVER_DIE_FILE=FILE, once FILE
+# exists the next notification is logged and the process exits without
+# answering (the sender must retry it: a duplicate).
 import base64
 import json
 import re
@@ -135,6 +137,8 @@ class Handler(BaseHTTPRequestHandler):
             f.write(json.dumps(record) + "\n")
         with open(log_path + ".raw", "a") as f:
             f.write(json.dumps(body.decode()) + "\n")
+        if os.path.exists(os.environ.get("RECEIVER_DIE_FILE", "/nonexistent")):
+            os._exit(1)  # a crash after taking the notification, before answering
         self.send_response(400 if why else 200)
         self.end_headers()
 
