@@ -3,22 +3,25 @@
 #
 #   webhook-receiver.py PORT LOG CERT TOPIC_ARN CERT_URL UNSUB_URL TYPE_KEY FAIL_FILE
 #
-# Listens on 127.0.0.1:PORT.  Each POST is checked the way an SNS consumer
+# Listens on 127.0.0.1:PORT (RECEIVER_ADDR in the environment: that address).  Each POST is checked the way an SNS consumer
 # checks a notification: the x-amz-sns-* and Content-Type headers, every
 # envelope field, and the SignatureVersion 2 signature (RSA-SHA256 over
 # SNS's string to sign) against the public key of CERT.  A
 # SubscriptionConfirmation (the optional handshake) is checked the same way,
 # with its own fields (Token, SubscribeURL naming the topic and the token).
 # One JSON line per request is appended to LOG: {"ok", "why", "type", "id",
-# "mail_id"}, and the body as a JSON string to LOG.raw.  While
+# "mail_id", "t" (when it came, Unix time)}, and the body as a JSON string to LOG.raw.  While
 # FAIL_FILE exists, the answer is 500 (and nothing is logged); otherwise 200
 # for a good notification, 400 for a bad one.  With RECEIVER_TLS=CERT:KEY in
-# the environment it speaks HTTPS.
+# the environment it speaks HTTPS.  With RECEIVER_DIE_FILE=FILE, once FILE
+# exists the next notification is logged and the process exits without
+# answering (the sender must retry it: a duplicate).
 import base64
 import json
 import re
 import sys
 import os
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from cryptography import x509
@@ -114,6 +117,7 @@ def problems(headers, n):
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        now = round(time.time(), 3)
         if os.path.exists(fail_file):
             self.send_response(500)
             self.end_headers()
@@ -128,11 +132,13 @@ class Handler(BaseHTTPRequestHandler):
             n, why, event = {}, ["unreadable: %s" % e], {}
         record = {"ok": not why, "why": why, "type": n.get("Type"), "id": n.get("MessageId"),
                   "mail_id": (event.get("mail") or {}).get("messageId")
-                  if isinstance(event, dict) else None}
+                  if isinstance(event, dict) else None, "t": now}
         with open(log_path, "a") as f:
             f.write(json.dumps(record) + "\n")
         with open(log_path + ".raw", "a") as f:
             f.write(json.dumps(body.decode()) + "\n")
+        if os.path.exists(os.environ.get("RECEIVER_DIE_FILE", "/nonexistent")):
+            os._exit(1)  # a crash after taking the notification, before answering
         self.send_response(400 if why else 200)
         self.end_headers()
 
@@ -140,7 +146,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-server = HTTPServer(("127.0.0.1", int(port)), Handler)
+server = HTTPServer((os.environ.get("RECEIVER_ADDR", "127.0.0.1"), int(port)), Handler)
 if os.environ.get("RECEIVER_TLS"):  # "CERT:KEY": HTTPS with that certificate
     import ssl
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
