@@ -86,7 +86,7 @@ suppress_rcpt(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
 	address = address_strip_brackets(rcpt);
 	found = suppression_get(svc->store, address, "", &entry, &err);
 	if (found < 0)
-		verdict = verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+		verdict = verdict_on_failure(ctx, msg->policy->on_store_unavailable, msg->qid,
 		                             "suppression list unavailable", buf_str(&err));
 	else if (found > 0)
 		verdict = record_and_refuse(ctx, svc, conn, msg, &entry);
@@ -127,7 +127,7 @@ drop_listed(SMFICTX *ctx, const struct services *svc, const struct conn *conn, s
 		free(address);
 		if (found < 0) {
 			sfsistat v =
-			    verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+			    verdict_on_failure(ctx, msg->policy->on_store_unavailable, msg->qid,
 			                       "suppression list unavailable", buf_str(&err));
 			buf_free(&err);
 			return v;

@@ -411,6 +411,7 @@ suppression_main(int argc, char **argv)
 	struct options opt = { .policy_path = MW_DEFAULT_POLICY, .page_size = 1000 };
 	struct buf err = BUF_INIT;
 	struct policy *policy;
+	struct store_options store_options;
 	struct store *store;
 	const char *command, *operand;
 	int rc = parse(argc, argv, &opt);
@@ -436,8 +437,10 @@ suppression_main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	/* import may make the store (as the daemon's user, so it can use it). */
-	if ((strcmp(command, "import") != 0 && access(policy->store_path, R_OK) < 0) ||
-	    (store = store_open(policy->store_path, &err)) == NULL) {
+	policy_store_options(policy, &store_options);
+	if ((strcmp(command, "import") != 0 && store_options.backend == STORE_SQLITE &&
+	     access(policy->store_path, R_OK) < 0) ||
+	    (store = store_open_with(policy->store_path, &store_options, &err)) == NULL) {
 		fprintf(stderr, "mailward suppression: %s: %s\n", policy->store_path,
 		        err.len ? buf_str(&err) : strerror(errno));
 		policy_release(policy);

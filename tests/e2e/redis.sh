@@ -1,0 +1,145 @@
+#!/bin/bash
+# redis.sh - a fleet: two mailward instances sharing their state in one Redis
+#
+# One redis-server on loopback (no persistence) and two mailward instances
+# (A and B: their own sockets, spools and SQLite files, the same Redis with
+# store.backend = "redis"), driven through the milter protocol
+# (tests/lib/milter-client.py).  A complaint that instance A receives (an
+# ARF report naming the VERP token of a message A sent) puts the recipient
+# on the shared suppression list, and instance B refuses it at RCPT (550
+# 5.1.1).  "mailward suppression add/list/remove" work on Redis and B sees
+# each change at once.  With Redis stopped, B's outbound mail gets the
+# failure action (failure.store_unavailable: 451 at RCPT) with a log line
+# naming the queue ID, and B keeps running; with Redis started again B
+# recovers by itself, no restart.  About 10 s.
+set -u
+top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${TOP_BUILDDIR:-$top}
+mw=${MAILWARD:-$build/mailward}
+. "$top/tests/lib/tap.sh"
+
+raddr=${REDIS_ADDR:-127.0.53.100}
+rport=${REDIS_PORT:-6391}
+addr_a=${REDIS_MW_A:-127.0.53.101}
+addr_b=${REDIS_MW_B:-127.0.53.102}
+port=${REDIS_MW_PORT:-8895}
+command -v redis-server >/dev/null || skip_all "redis-server not installed (run tools/deps)"
+command -v redis-cli >/dev/null || skip_all "redis-cli not installed (run tools/deps)"
+
+work=$(mktemp -d /tmp/mw-redis.XXXXXX)
+redis_pid=
+pids=()
+cleanup() {
+	for p in "${pids[@]}" $redis_pid; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	[ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+plan 16
+
+rcli() { redis-cli -h "$raddr" -p "$rport" "$@"; }
+start_redis() {
+	redis-server --bind "$raddr" --port "$rport" --save '' --appendonly no \
+		--protected-mode no --dir "$work" --logfile "$work/redis.log" &
+	redis_pid=$!
+	wait_until 10 bash -c "[ \"\$(redis-cli -h $raddr -p $rport ping 2>/dev/null)\" = PONG ]"
+}
+stop_redis() {
+	kill "$redis_pid" && wait "$redis_pid" 2>/dev/null
+	redis_pid=
+}
+
+head -c 32 /dev/urandom >"$work/verp.key"
+chmod 600 "$work/verp.key"
+for n in a b; do
+	eval "addr=\$addr_$n"
+	cat >"$work/$n.conf" <<CONF
+daemon = { socket = "inet:$port@$addr"; user = ""; };
+log = { to = "stderr"; level = "info"; };
+inbound = { mode = "off"; };
+mail_from = ( { domain = "example.com"; bounce_domain = "bounce.example.com"; } );
+streams = ( { name = "news"; } );
+feedback = {
+  bounce_domains = [ "bounce.example.com" ];
+  complaint_addresses = [ "fbl@example.com" ];
+  complaint_action = "discard";
+  verp_keys = ( { id = 1; file = "$work/verp.key"; } );
+};
+events = { spool_dir = "$work/spool-$n"; durability = "none"; };
+store = { backend = "redis"; path = "$work/$n.db"; redis = "$raddr:$rport";
+  redis_prefix = "fleet:"; redis_timeout_ms = 300; };
+CONF
+done
+
+# start_mailward NAME ADDR: instance NAME serving on ADDR:$port
+start_mailward() {
+	"$mw" -f -c "$work/$1.conf" 2>>"$work/$1.log" &
+	pids+=($!)
+	eval "pid_$1=$!"
+	wait_until 10 bash -c "ss -ltn | grep -q '$2:$port '"
+}
+# send ADDR RCPT QID: what the milter at ADDR did, one line per action
+send() {
+	printf 'From: sender@example.com\r\nTo: %s\r\nX-SES-CONFIGURATION-SET: news\r\nSubject: hi\r\n\r\nbody\r\n' \
+		"$2" >"$work/msg.eml"
+	/usr/bin/python3 "$top/tests/lib/milter-client.py" "$1:$port" --message "$work/msg.eml" \
+		--client 127.0.0.1 --from sender@example.com --rcpt "$2" --qid "$3"
+}
+# complain ADDR TOKEN QID: an ARF report about the message sent with b-TOKEN
+complain() {
+	sed -e "s/b-[a-z0-9]*@bounce.example.org/b-$2@bounce.example.com/g" \
+		-e 's/billing@example.org/sender@example.com/' -e 's/wendy@isp.example/r1@rcpt.test/g' \
+		"$top/tests/data/feedback/arf-abuse.eml" >"$work/arf.eml"
+	/usr/bin/python3 "$top/tests/lib/milter-client.py" "$1:$port" --message "$work/arf.eml" \
+		--client 127.0.0.1 --from fbl@isp.example --rcpt fbl@example.com --qid "$3"
+}
+sup() { "$mw" suppression -c "$work/b.conf" "$@"; }
+accepted_at_b() { send "$addr_b" "$1" "$2" | grep -q '^verdict accept'; }
+
+check "redis-server starts on $raddr:$rport" start_redis
+start_both() { start_mailward a "$addr_a" && start_mailward b "$addr_b"; }
+check "instances A and B start on the same Redis" start_both
+
+out=$(send "$addr_a" r1@rcpt.test A1)
+token=$(sed -n 's/^chgfrom <\{0,1\}b-\([a-z0-9]*\)@bounce.example.com>\{0,1\}$/\1/p' <<<"$out")
+check "A sends to r1@rcpt.test with a VERP sender" test -n "$token"
+check "B accepts r1@rcpt.test before the complaint" accepted_at_b r1@rcpt.test B1
+complain "$addr_a" "$token" CMPA >/dev/null
+check "the complaint received by A lands in Redis (a hash under the prefix)" \
+	wait_until 5 bash -c "[ \"\$(redis-cli -h $raddr -p $rport hget fleet:supp::r1@rcpt.test reason)\" = COMPLAINT ]"
+check "B refuses r1@rcpt.test at RCPT (550 5.1.1)" \
+	grep -q '^rcpt 550 5.1.1 mailward: r1@rcpt.test is on the suppression list (COMPLAINT' \
+	<<<"$(send "$addr_b" r1@rcpt.test B2)"
+
+check "mailward suppression add puts an address on the shared list" \
+	sup add Carol@Example.NET --reason BOUNCE
+check "... A refuses it at once" grep -q '^rcpt 550 5.1.1' <<<"$(send "$addr_a" carol@example.net A2)"
+check "mailward suppression list shows both entries in address order" \
+	test "$(sup list | grep -o '"emailAddress":"[^"]*"' | tr '\n' ' ')" = \
+	'"emailAddress":"carol@example.net" "emailAddress":"r1@rcpt.test" '
+check "mailward suppression remove takes it off; B accepts it again" \
+	bash -c "'$mw' suppression -c '$work/b.conf' remove carol@example.net &&
+		! '$mw' suppression -c '$work/b.conf' get carol@example.net >/dev/null 2>&1" &&
+	accepted_at_b carol@example.net B3
+
+stop_redis
+t0=$(date +%s%N)
+out=$(send "$addr_b" d1@rcpt.test DOWN1)
+t1=$(date +%s%N)
+check "Redis stopped: B tempfails outbound mail at RCPT (451), the failure action" \
+	grep -q '^rcpt 451 4.3.0 mailward: suppression list unavailable, try again later' <<<"$out"
+check "... within the timeout (well under a second)" test $(((t1 - t0) / 1000000)) -lt 1000
+check "... with a log line naming the queue ID" \
+	grep -q 'DOWN1: suppression list unavailable: redis .* unavailable: .*action=tempfail' "$work/b.log"
+check "... and B is still running" kill -0 "$pid_b"
+check "mailward suppression says Redis is unavailable (exit non-zero)" \
+	bash -c "! '$mw' suppression -c '$work/b.conf' get r1@rcpt.test 2>&1 | grep -q COMPLAINT"
+
+start_redis
+check "Redis back: B recovers by itself (accepts new mail within a few seconds)" \
+	wait_until 5 accepted_at_b d2@rcpt.test UP1
+
+if ! done_testing; then
+	sed 's/^/# B: /' "$work/b.log" | tail -20
+	exit 1
+fi
