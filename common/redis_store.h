@@ -20,7 +20,7 @@
 
 #include "common/buf.h"
 
-#define REDIS_CMD_ARGS 16
+#define REDIS_CMD_ARGS 24
 
 struct redis_store;
 

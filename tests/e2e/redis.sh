@@ -11,7 +11,11 @@
 # each change at once.  With Redis stopped, B's outbound mail gets the
 # failure action (failure.store_unavailable: 451 at RCPT) with a log line
 # naming the queue ID, and B keeps running; with Redis started again B
-# recovers by itself, no restart.  About 10 s.
+# recovers by itself, no restart.  A complaint at A that pauses stream
+# "promo" (min_sends = 1) pauses it at B too (451 4.7.1 within a second),
+# "mailward stream resume" lifts it on both, and the StreamPaused and
+# StreamResumed events are written once between the two instances.
+# About 15 s.
 set -u
 top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${TOP_BUILDDIR:-$top}
@@ -35,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 16
+plan 23
 
 rcli() { redis-cli -h "$raddr" -p "$rport" "$@"; }
 start_redis() {
@@ -58,7 +62,10 @@ daemon = { socket = "inet:$port@$addr"; user = ""; };
 log = { to = "stderr"; level = "info"; };
 inbound = { mode = "off"; };
 mail_from = ( { domain = "example.com"; bounce_domain = "bounce.example.com"; } );
-streams = ( { name = "news"; } );
+streams = (
+  { name = "news"; },
+  { name = "promo"; min_sends = 1; pause_complaint_rate = "10%"; }
+);
 feedback = {
   bounce_domains = [ "bounce.example.com" ];
   complaint_addresses = [ "fbl@example.com" ];
@@ -78,23 +85,27 @@ start_mailward() {
 	eval "pid_$1=$!"
 	wait_until 10 bash -c "ss -ltn | grep -q '$2:$port '"
 }
-# send ADDR RCPT QID: what the milter at ADDR did, one line per action
+# send ADDR RCPT QID [STREAM]: what the milter at ADDR did, one line per action
 send() {
-	printf 'From: sender@example.com\r\nTo: %s\r\nX-SES-CONFIGURATION-SET: news\r\nSubject: hi\r\n\r\nbody\r\n' \
-		"$2" >"$work/msg.eml"
+	printf 'From: sender@example.com\r\nTo: %s\r\nX-SES-CONFIGURATION-SET: %s\r\nSubject: hi\r\n\r\nbody\r\n' \
+		"$2" "${4:-news}" >"$work/msg.eml"
 	/usr/bin/python3 "$top/tests/lib/milter-client.py" "$1:$port" --message "$work/msg.eml" \
 		--client 127.0.0.1 --from sender@example.com --rcpt "$2" --qid "$3"
 }
-# complain ADDR TOKEN QID: an ARF report about the message sent with b-TOKEN
+# complain ADDR TOKEN QID RCPT: an ARF report about the message sent to RCPT with b-TOKEN
 complain() {
 	sed -e "s/b-[a-z0-9]*@bounce.example.org/b-$2@bounce.example.com/g" \
-		-e 's/billing@example.org/sender@example.com/' -e 's/wendy@isp.example/r1@rcpt.test/g' \
+		-e 's/billing@example.org/sender@example.com/' -e "s/wendy@isp.example/$4/g" \
 		"$top/tests/data/feedback/arf-abuse.eml" >"$work/arf.eml"
 	/usr/bin/python3 "$top/tests/lib/milter-client.py" "$1:$port" --message "$work/arf.eml" \
 		--client 127.0.0.1 --from fbl@isp.example --rcpt fbl@example.com --qid "$3"
 }
 sup() { "$mw" suppression -c "$work/b.conf" "$@"; }
-accepted_at_b() { send "$addr_b" "$1" "$2" | grep -q '^verdict accept'; }
+accepted_at_b() { send "$addr_b" "$@" | grep -q '^verdict accept'; }
+accepted_at_a() { send "$addr_a" "$@" | grep -q '^verdict accept'; }
+events_of() { cat "$work"/spool-[ab]/new/*.json 2>/dev/null | grep -c "\"eventType\":\"$1\""; }
+events_are() { [ "$(events_of "$1")" = "$2" ]; }
+stream() { "$mw" stream -c "$work/b.conf" "$@"; }
 
 check "redis-server starts on $raddr:$rport" start_redis
 start_both() { start_mailward a "$addr_a" && start_mailward b "$addr_b"; }
@@ -104,7 +115,7 @@ out=$(send "$addr_a" r1@rcpt.test A1)
 token=$(sed -n 's/^chgfrom <\{0,1\}b-\([a-z0-9]*\)@bounce.example.com>\{0,1\}$/\1/p' <<<"$out")
 check "A sends to r1@rcpt.test with a VERP sender" test -n "$token"
 check "B accepts r1@rcpt.test before the complaint" accepted_at_b r1@rcpt.test B1
-complain "$addr_a" "$token" CMPA >/dev/null
+complain "$addr_a" "$token" CMPA r1@rcpt.test >/dev/null
 check "the complaint received by A lands in Redis (a hash under the prefix)" \
 	wait_until 5 bash -c "[ \"\$(redis-cli -h $raddr -p $rport hget fleet:supp::r1@rcpt.test reason)\" = COMPLAINT ]"
 check "B refuses r1@rcpt.test at RCPT (550 5.1.1)" \
@@ -121,6 +132,24 @@ check "mailward suppression remove takes it off; B accepts it again" \
 	bash -c "'$mw' suppression -c '$work/b.conf' remove carol@example.net &&
 		! '$mw' suppression -c '$work/b.conf' get carol@example.net >/dev/null 2>&1" &&
 	accepted_at_b carol@example.net B3
+
+out=$(send "$addr_a" p1@rcpt.test PROMO1 promo)
+ptoken=$(sed -n 's/^chgfrom <\{0,1\}b-\([a-z0-9]*\)@bounce.example.com>\{0,1\}$/\1/p' <<<"$out")
+complain "$addr_a" "$ptoken" CMPP p1@rcpt.test >/dev/null
+check "a complaint at A pauses stream promo (1 send, 1 complaint > 10%): one StreamPaused event" \
+	wait_until 5 events_are StreamPaused 1
+sleep 1.2 # each instance re-reads the paused set at most once a second
+check "B tempfails promo at end of header (451 4.7.1)" \
+	grep -q '^eoh 451 4.7.1 mailward: sending stream promo is paused' <<<"$(send "$addr_b" p2@rcpt.test B4 promo)"
+check "... while B's other stream passes" accepted_at_b n1@rcpt.test B5 news
+check "mailward stream list (on Redis) shows promo paused" \
+	grep -qE '^stream +promo +paused' <<<"$(stream list)"
+check "mailward stream resume promo lifts the pause" grep -q 'stream promo resumed' <<<"$(stream resume promo)"
+check "... on both instances within two seconds" \
+	wait_until 3 bash -c "$(declare -f send accepted_at_a accepted_at_b); top='$top' work='$work' port=$port addr_a=$addr_a addr_b=$addr_b
+		accepted_at_a p3@rcpt.test A5 promo && accepted_at_b p4@rcpt.test B6 promo"
+check "... and exactly one StreamResumed event is written (one instance pops it)" \
+	bash -c "sleep 2; $(declare -f events_of); work='$work'; [ \"\$(events_of StreamResumed):\$(events_of StreamPaused)\" = 1:1 ]"
 
 stop_redis
 t0=$(date +%s%N)
