@@ -14,7 +14,9 @@
 # recovers by itself, no restart.  A complaint at A that pauses stream
 # "promo" (min_sends = 1) pauses it at B too (451 4.7.1 within a second),
 # "mailward stream resume" lifts it on both, and the StreamPaused and
-# StreamResumed events are written once between the two instances.
+# StreamResumed events are written once between the two instances.  A
+# complaint at A without a token finds the message B sent by its
+# Message-ID (the Send-event index in Redis, with an expiry).
 # About 15 s.
 set -u
 top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -39,7 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 23
+plan 25
 
 rcli() { redis-cli -h "$raddr" -p "$rport" "$@"; }
 start_redis() {
@@ -150,6 +152,26 @@ check "... on both instances within two seconds" \
 		accepted_at_a p3@rcpt.test A5 promo && accepted_at_b p4@rcpt.test B6 promo"
 check "... and exactly one StreamResumed event is written (one instance pops it)" \
 	bash -c "sleep 2; $(declare -f events_of); work='$work'; [ \"\$(events_of StreamResumed):\$(events_of StreamPaused)\" = 1:1 ]"
+
+# A complaint without a token at A finds what B sent by its Message-ID.
+printf 'From: sender@example.com\r\nTo: m1@rcpt.test\r\nMessage-ID: <fleet-1@example.com>\r\nSubject: hi\r\n\r\nbody\r\n' >"$work/mid.eml"
+/usr/bin/python3 "$top/tests/lib/milter-client.py" "$addr_b:$port" --message "$work/mid.eml" \
+	--client 127.0.0.1 --from sender@example.com --rcpt m1@rcpt.test --qid MID1 >/dev/null
+check "B's Send record is indexed in Redis by Message-ID, with an expiry (correlation_days)" \
+	wait_until 5 bash -c "[ \"\$(redis-cli -h $raddr -p $rport ttl fleet:send:fleet-1@example.com)\" -gt 86400 ]"
+mail_id=$(rcli hget fleet:send:fleet-1@example.com mail_id)
+{
+	printf 'From: fbl@isp.example\nTo: fbl@example.com\nSubject: complaint\nMIME-Version: 1.0\n'
+	printf 'Content-Type: multipart/report; report-type=feedback-report; boundary="arf"\n\n'
+	printf -- '--arf\nContent-Type: text/plain\n\nabuse report\n--arf\n'
+	printf 'Content-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: isp/1.0\nVersion: 1\n'
+	printf 'Original-Rcpt-To: <m1@rcpt.test>\n\n--arf\nContent-Type: message/rfc822\n\n'
+	printf 'From: sender@example.com\nTo: m1@rcpt.test\nSubject: hi\nMessage-ID: <fleet-1@example.com>\n\nbody\n--arf--\n'
+} | sed 's/$/\r/' >"$work/arf-mid.eml"
+/usr/bin/python3 "$top/tests/lib/milter-client.py" "$addr_a:$port" --message "$work/arf-mid.eml" \
+	--client 127.0.0.1 --from fbl@isp.example --rcpt fbl@example.com --qid CMPM >/dev/null
+check "a complaint at A without a token is correlated by Message-ID to B's message" \
+	wait_until 5 grep -q "feedback kind=complaint .*correlation=message-id mail_id=$mail_id" "$work/a.log"
 
 stop_redis
 t0=$(date +%s%N)
