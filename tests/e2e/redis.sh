@@ -10,8 +10,9 @@
 # 5.1.1).  "mailward suppression add/list/remove" work on Redis and B sees
 # each change at once.  With Redis stopped, B's outbound mail gets the
 # failure action (failure.store_unavailable: 451 at RCPT) with a log line
-# naming the queue ID, and B keeps running; with Redis started again B
-# recovers by itself, no restart.  A complaint at A that pauses stream
+# naming the queue ID, and B keeps running; A, which does not look
+# recipients up at RCPT, tempfails at end of header (the pause state is
+# unknown); with Redis started again both recover by themselves.  A complaint at A that pauses stream
 # "promo" (min_sends = 1) pauses it at B too (451 4.7.1 within a second),
 # "mailward stream resume" lifts it on both, and the StreamPaused and
 # StreamResumed events are written once between the two instances.  A
@@ -41,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 25
+plan 27
 
 rcli() { redis-cli -h "$raddr" -p "$rport" "$@"; }
 start_redis() {
@@ -57,12 +58,16 @@ stop_redis() {
 
 head -c 32 /dev/urandom >"$work/verp.key"
 chmod 600 "$work/verp.key"
+# A does not look recipients up at RCPT (refuse_suppressed = false): its
+# outbound mail meets the store first at the pause gate (end of header).
 for n in a b; do
 	eval "addr=\$addr_$n"
+	refuse=$([ $n = a ] && echo false || echo true)
 	cat >"$work/$n.conf" <<CONF
 daemon = { socket = "inet:$port@$addr"; user = ""; };
 log = { to = "stderr"; level = "info"; };
 inbound = { mode = "off"; };
+outbound = { refuse_suppressed = $refuse; };
 mail_from = ( { domain = "example.com"; bounce_domain = "bounce.example.com"; } );
 streams = (
   { name = "news"; },
@@ -126,7 +131,7 @@ check "B refuses r1@rcpt.test at RCPT (550 5.1.1)" \
 
 check "mailward suppression add puts an address on the shared list" \
 	sup add Carol@Example.NET --reason BOUNCE
-check "... A refuses it at once" grep -q '^rcpt 550 5.1.1' <<<"$(send "$addr_a" carol@example.net A2)"
+check "... B refuses it at once" grep -q '^rcpt 550 5.1.1' <<<"$(send "$addr_b" carol@example.net B2b)"
 check "mailward suppression list shows both entries in address order" \
 	test "$(sup list | grep -o '"emailAddress":"[^"]*"' | tr '\n' ' ')" = \
 	'"emailAddress":"carol@example.net" "emailAddress":"r1@rcpt.test" '
@@ -183,12 +188,17 @@ check "... within the timeout (well under a second)" test $(((t1 - t0) / 1000000
 check "... with a log line naming the queue ID" \
 	grep -q 'DOWN1: suppression list unavailable: redis .* unavailable: .*action=tempfail' "$work/b.log"
 check "... and B is still running" kill -0 "$pid_b"
+sleep 1.1 # A's paused set is read again at most once a second
+check "... A (no RCPT lookup) tempfails at end of header: pause state unknown (451 4.3.0)" \
+	grep -q '^eoh 451 4.3.0 mailward: pause state unavailable, try again later' \
+	<<<"$(send "$addr_a" d3@rcpt.test DOWN2)"
 check "mailward suppression says Redis is unavailable (exit non-zero)" \
 	bash -c "! '$mw' suppression -c '$work/b.conf' get r1@rcpt.test 2>&1 | grep -q COMPLAINT"
 
 start_redis
 check "Redis back: B recovers by itself (accepts new mail within a few seconds)" \
 	wait_until 5 accepted_at_b d2@rcpt.test UP1
+check "... and so does A" wait_until 5 accepted_at_a d4@rcpt.test UP2
 
 if ! done_testing; then
 	sed 's/^/# B: /' "$work/b.log" | tail -20
