@@ -199,6 +199,24 @@ io_error:
 	return -1;
 }
 
+/*
+ * The connection's lock, waiting no longer than the timeout: while one
+ * thread waits for a slow Redis the others give up instead of queueing
+ * behind it.
+ */
+static int
+lock_within_timeout(struct redis_store *rs)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += rs->timeout.tv_sec;
+	until.tv_nsec += rs->timeout.tv_usec * 1000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	return pthread_mutex_timedlock(&rs->lock, &until);
+}
+
 int
 redis_store_run(struct redis_store *rs, const struct redis_cmd *cmds, size_t count,
                 redisReply **replies, struct buf *err)
@@ -206,7 +224,11 @@ redis_store_run(struct redis_store *rs, const struct redis_cmd *cmds, size_t cou
 	int rc;
 
 	memset(replies, 0, count * sizeof(*replies));
-	pthread_mutex_lock(&rs->lock);
+	if (lock_within_timeout(rs) != 0) {
+		buf_printf(err, "redis %s: busy (another thread's command took the whole timeout)",
+		           rs->spec);
+		return -1;
+	}
 	rc = connected(rs, err) < 0 ? -1 : run_locked(rs, cmds, count, replies, err);
 	pthread_mutex_unlock(&rs->lock);
 	return rc;

@@ -10,6 +10,12 @@
  * the reason (the caller applies its failure action) instead of waiting,
  * and the first call after Redis is back reconnects by itself.  A Redis
  * error reply (a wrong type, out of memory) fails that call only.
+ *
+ * What a call may wait, at most: the timeout for the lock (a thread behind
+ * one that waits for a slow Redis gives up), then, when it is the one that
+ * reconnects, the timeout for the connect, then the timeout for each reply
+ * (one for a lookup).  So a lookup on the mail path waits the timeout
+ * once while Redis stalls, and not at all while Redis is known down.
  */
 #ifndef MW_REDIS_STORE_H
 #define MW_REDIS_STORE_H

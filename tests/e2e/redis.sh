@@ -42,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 27
+plan 33
 
 rcli() { redis-cli -h "$raddr" -p "$rport" "$@"; }
 start_redis() {
@@ -140,6 +140,26 @@ check "mailward suppression remove takes it off; B accepts it again" \
 		! '$mw' suppression -c '$work/b.conf' get carol@example.net >/dev/null 2>&1" &&
 	accepted_at_b carol@example.net B3
 
+# Import and export through Redis, under another prefix (another fleet's list).
+sed 's/redis_prefix = "fleet:"/redis_prefix = "other:"/' "$work/b.conf" >"$work/c.conf"
+cat >"$work/clean.csv" <<'CSV'
+address,scope,reason,time,message_id
+"""john doe""@example.com",vip,MANUAL,2024-06-01T00:00:00.000Z,m-0
+alice@example.com,,BOUNCE,2026-11-01T10:00:00.000Z,m-1
+bob@example.org,news,COMPLAINT,2026-11-10T12:30:00.000Z,m-2
+carol@example.net,,UNSUBSCRIBE,2026-11-20T00:00:00.000Z,"id, with comma"
+dave@example.com,weekly,MANUAL,2025-01-01T00:00:00.000Z,
+CSV
+check "mailward suppression import writes a CSV file to Redis" \
+	"$mw" suppression -c "$work/c.conf" import "$work/clean.csv" 2>/dev/null
+"$mw" suppression -c "$work/c.conf" list --page-size 2 --all >"$work/pages" 2>/dev/null
+check "... list pages through it with next tokens (2 a page, 5 in all, in order)" \
+	test "$(grep -c emailAddress "$work/pages"):$(grep -o '"emailAddress":"[a-z]' "$work/pages" | cut -c17 | tr -d '\n')" = 5:abcd
+check "... export gives it back byte for byte (address order, as from SQLite)" \
+	cmp -s "$work/clean.csv" <("$mw" suppression -c "$work/c.conf" export 2>/dev/null)
+check "... under its own prefix: the fleet's list does not have them" \
+	eval '! sup get alice@example.com >/dev/null 2>&1 && [ "$(rcli zcard other:supp-index)" = 5 ]'
+
 out=$(send "$addr_a" p1@rcpt.test PROMO1 promo)
 ptoken=$(sed -n 's/^chgfrom <\{0,1\}b-\([a-z0-9]*\)@bounce.example.com>\{0,1\}$/\1/p' <<<"$out")
 complain "$addr_a" "$ptoken" CMPP p1@rcpt.test >/dev/null
@@ -177,6 +197,15 @@ mail_id=$(rcli hget fleet:send:fleet-1@example.com mail_id)
 	--client 127.0.0.1 --from fbl@isp.example --rcpt fbl@example.com --qid CMPM >/dev/null
 check "a complaint at A without a token is correlated by Message-ID to B's message" \
 	wait_until 5 grep -q "feedback kind=complaint .*correlation=message-id mail_id=$mail_id" "$work/a.log"
+
+kill -STOP "$redis_pid" # Redis stalls: connections open, no answers
+t0=$(date +%s%N)
+out=$(send "$addr_b" s1@rcpt.test STALL1)
+t1=$(date +%s%N)
+kill -CONT "$redis_pid"
+check "Redis stalled: B tempfails at RCPT after store.redis_timeout_ms (300 ms), not later" \
+	eval '[ $(((t1 - t0) / 1000000)) -lt 1000 ] && grep -q "^rcpt 451 4.3.0" <<<"$out"'
+check "... and recovers once it answers again" wait_until 5 accepted_at_b s2@rcpt.test STALL2
 
 stop_redis
 t0=$(date +%s%N)
