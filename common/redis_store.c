@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,32 @@ io_error:
 }
 
 /*
+ * run_locked() with SIGPIPE blocked in this thread: a write to a
+ * connection Redis has closed must fail with EPIPE (a dropped connection),
+ * not end the process (the CLI does not ignore SIGPIPE).  A SIGPIPE it
+ * raised is taken back before the old mask returns.
+ */
+static int
+run_guarded(struct redis_store *rs, const struct redis_cmd *cmds, size_t count,
+            redisReply **replies, struct buf *err)
+{
+	const struct timespec now = { 0, 0 };
+	sigset_t pipe_set, old;
+	int rc;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	rc = run_locked(rs, cmds, count, replies, err);
+	if (!sigismember(&old, SIGPIPE)) {
+		while (sigtimedwait(&pipe_set, NULL, &now) > 0)
+			;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	return rc;
+}
+
+/*
  * The connection's lock, waiting no longer than the timeout: while one
  * thread waits for a slow Redis the others give up instead of queueing
  * behind it.
@@ -229,7 +256,7 @@ redis_store_run(struct redis_store *rs, const struct redis_cmd *cmds, size_t cou
 		           rs->spec);
 		return -1;
 	}
-	rc = connected(rs, err) < 0 ? -1 : run_locked(rs, cmds, count, replies, err);
+	rc = connected(rs, err) < 0 ? -1 : run_guarded(rs, cmds, count, replies, err);
 	pthread_mutex_unlock(&rs->lock);
 	return rc;
 }
