@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -164,11 +165,26 @@ redis_replies_free(redisReply **replies, size_t count)
 		}
 }
 
+/* Why the connection failed: a reply that did not come in time says so. */
+static const char *
+io_reason(const struct redis_store *rs, char *why, size_t size)
+{
+	/* hiredis keeps strerror(errno) of the failed read; errno itself may be gone. */
+	if (rs->ctx->err == REDIS_ERR_IO && (strcmp(rs->ctx->errstr, strerror(EAGAIN)) == 0 ||
+	                                     strcmp(rs->ctx->errstr, strerror(EWOULDBLOCK)) == 0)) {
+		snprintf(why, size, "no reply within %ld ms",
+		         (long)(rs->timeout.tv_sec * 1000 + rs->timeout.tv_usec / 1000));
+		return why;
+	}
+	return rs->ctx->errstr[0] ? rs->ctx->errstr : "connection failed";
+}
+
 /* The pipeline itself; lock held, connected. */
 static int
 run_locked(struct redis_store *rs, const struct redis_cmd *cmds, size_t count, redisReply **replies,
            struct buf *err)
 {
+	char why[64];
 	int bad = -1;
 
 	for (size_t i = 0; i < count; i++)
@@ -195,7 +211,7 @@ run_locked(struct redis_store *rs, const struct redis_cmd *cmds, size_t count, r
 	}
 	return 0;
 io_error:
-	drop(rs, rs->ctx->errstr[0] ? rs->ctx->errstr : "connection failed");
+	drop(rs, io_reason(rs, why, sizeof(why)));
 	buf_printf(err, "redis %s unavailable: %s", rs->spec, rs->last_error);
 	return -1;
 }

@@ -42,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 33
+plan 34
 
 rcli() { redis-cli -h "$raddr" -p "$rport" "$@"; }
 start_redis() {
@@ -205,6 +205,8 @@ t1=$(date +%s%N)
 kill -CONT "$redis_pid"
 check "Redis stalled: B tempfails at RCPT after store.redis_timeout_ms (300 ms), not later" \
 	eval '[ $(((t1 - t0) / 1000000)) -lt 1000 ] && grep -q "^rcpt 451 4.3.0" <<<"$out"'
+check "... logged with the queue ID: no reply within 300 ms" \
+	grep -q 'STALL1: suppression list unavailable: redis .* unavailable: no reply within 300 ms' "$work/b.log"
 check "... and recovers once it answers again" wait_until 5 accepted_at_b s2@rcpt.test STALL2
 
 stop_redis
