@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include "common/dkim_sign.h"
+#include "common/secret_file.h"
 #include "common/xalloc.h"
 
 const char *const dkim_default_sign_headers[] = {
@@ -70,42 +71,18 @@ openssl_reason(void)
 	         : "not a PEM private key";
 }
 
-static int
-key_file_safe(const char *path, struct buf *err)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0) {
-		buf_printf(err, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		buf_printf(err, "%s: not a regular file", path);
-		return -1;
-	}
-	if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) {
-		buf_printf(err,
-		           "%s: private key is %s by others (mode %04o); "
-		           "chmod 600 (or 640 with the mailward group) and keep it secret",
-		           path, st.st_mode & S_IROTH ? "readable" : "writable",
-		           (unsigned)(st.st_mode & 07777));
-		return -1;
-	}
-	return 0;
-}
-
 int
 dkim_key_load(const char *path, enum dkim_alg alg, struct dkim_key *key, struct buf *err)
 {
 	FILE *f;
-	int type;
+	int type, fd;
 
 	memset(key, 0, sizeof(*key));
-	if (key_file_safe(path, err) < 0)
+	if ((fd = secret_file_open(path, "private key", err)) < 0)
 		return -1;
-	f = fopen(path, "r");
-	if (f == NULL) {
+	if ((f = fdopen(fd, "r")) == NULL) {
 		buf_printf(err, "%s: %s", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	key->pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);

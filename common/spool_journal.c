@@ -250,7 +250,8 @@ parse_record(const char *p, const char *lim, uint64_t number, struct record *rec
 		    sscanf(line, "%c %127s %" SCNu64 " %" SCNx64, &kind, name, &owner, &sum) + 1;
 	if (fields != 5 || owner != number || strchr(name, '/') != NULL || name[0] == '.')
 		return 0;
-	if (kind == 'E' && ((size_t)(lim - (nl + 1)) < len + 1 || nl[1 + len] != '\n'))
+	/* len comes from the file: compared with what is there, never added to. */
+	if (kind == 'E' && (len >= (size_t)(lim - (nl + 1)) || nl[1 + len] != '\n'))
 		return 0;
 	if (kind != 'E' && kind != 'V')
 		return 0;

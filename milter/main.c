@@ -77,6 +77,8 @@ usage(FILE *out)
 	        "  -P, --pid-file FILE   write the process ID to FILE (locked while running)\n"
 	        "      --dump-defaults   print a policy file with every setting, its\n"
 	        "                        default and its documentation, and exit\n"
+	        "      --dump-man        print the manual page mailward.conf(5), made\n"
+	        "                        from the same table, in roff, and exit\n"
 	        "  -h, --help            show this help and exit\n"
 	        "  -V, --version         show the version and exit\n"
 	        "\n"
@@ -113,7 +115,7 @@ usage(FILE *out)
 static void
 parse_options(int argc, char **argv, struct options *opt)
 {
-	enum { OPT_DUMP_DEFAULTS = 256 };
+	enum { OPT_DUMP_DEFAULTS = 256, OPT_DUMP_MAN };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
@@ -124,6 +126,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{ "user", required_argument, NULL, 'u' },
 		{ "pid-file", required_argument, NULL, 'P' },
 		{ "dump-defaults", no_argument, NULL, OPT_DUMP_DEFAULTS },
+		{ "dump-man", no_argument, NULL, OPT_DUMP_MAN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -160,6 +163,9 @@ parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case OPT_DUMP_DEFAULTS:
 			sample_write(stdout);
+			exit(fflush(stdout) == 0 ? 0 : EX_IOERR);
+		case OPT_DUMP_MAN:
+			sample_write_man(stdout);
 			exit(fflush(stdout) == 0 ? 0 : EX_IOERR);
 		case 'h':
 			usage(stdout);
@@ -330,6 +336,11 @@ start_http(const struct policy *policy, struct daemon_state *st)
 {
 	struct buf err = BUF_INIT;
 	unsigned first = 0, second = 0;
+	struct endpoint_limits limits = {
+		.timeout = (unsigned)policy->unsubscribe_timeout,
+		.max_connections = (unsigned)policy->unsubscribe_max_connections,
+		.max_per_ip = (unsigned)policy->unsubscribe_max_per_ip,
+	};
 
 	if (*policy->unsubscribe_url != '\0')
 		first = ENDPOINT_UNSUBSCRIBE;
@@ -343,11 +354,12 @@ start_http(const struct policy *policy, struct daemon_state *st)
 		st->endpoints[0] =
 		    endpoint_start(first & ENDPOINT_UNSUBSCRIBE ? policy->unsubscribe_listen
 		                                                : policy->metrics_listen,
-		                   first, &st->svc, &err);
+		                   first, &limits, &st->svc, &err);
 		fatal_if(st->endpoints[0] == NULL && err.len > 0, EX_CONFIG, "HTTP endpoint", &err);
 	}
 	if (second != 0) {
-		st->endpoints[1] = endpoint_start(policy->metrics_listen, second, &st->svc, &err);
+		st->endpoints[1] =
+		    endpoint_start(policy->metrics_listen, second, &limits, &st->svc, &err);
 		fatal_if(st->endpoints[1] == NULL && err.len > 0, EX_CONFIG, "metrics endpoint",
 		         &err);
 	}

@@ -229,7 +229,8 @@ outbound_eoh(SMFICTX *ctx, const struct services *svc, struct conn *conn, struct
 		verdict = unknown_stream(ctx, msg);
 	if (verdict == SMFIS_CONTINUE)
 		verdict = identity_check(ctx, svc, conn, msg);
-	verdict = reputation_eoh(ctx, svc, msg);
+	if (verdict == SMFIS_CONTINUE)
+		verdict = reputation_eoh(ctx, svc, msg);
 	if (verdict == SMFIS_CONTINUE)
 		verdict = suppress_stream(ctx, svc, conn, msg);
 	if (verdict == SMFIS_CONTINUE)

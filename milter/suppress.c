@@ -80,11 +80,15 @@ suppress_rcpt(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
 	sfsistat verdict = SMFIS_CONTINUE;
 	int found;
 
-	if (msg->direction != DIRECTION_OUTBOUND || !msg->policy->refuse_suppressed ||
-	    msg->account_list_skipped) /* the envelope's stream has suppression = "stream" */
+	if (msg->direction != DIRECTION_OUTBOUND || !msg->policy->refuse_suppressed)
 		return SMFIS_CONTINUE;
 	address = address_strip_brackets(rcpt);
-	found = suppression_get(svc->store, address, "", &entry, &err);
+	/* The account's list, unless the envelope's stream has suppression = "stream". */
+	found =
+	    msg->account_list_skipped ? 0 : suppression_get(svc->store, address, "", &entry, &err);
+	/* A stream known from the envelope (AUTH user, sender): its own list too. */
+	if (found == 0 && msg->stream != NULL)
+		found = suppression_get(svc->store, address, msg->stream, &entry, &err);
 	if (found < 0)
 		verdict = verdict_on_failure(ctx, msg->policy->on_store_unavailable, msg->qid,
 		                             "suppression list unavailable", buf_str(&err));

@@ -8,8 +8,9 @@
  * event (bounceSubType OnAccountSuppressionList) for it, durably, before
  * it answers.  A store that cannot be read takes failure.internal_error
  * for that recipient (tempfail by default: the MTA retries it).  A
- * stream's own list can be asked only once the header has named the
- * stream: suppress_stream().
+ * stream's own list (its unsubscribes) is asked at RCPT too when the
+ * envelope chose the stream (AUTH user, envelope sender); otherwise only
+ * once the header has named it: suppress_stream().
  */
 #ifndef MW_SUPPRESS_H
 #define MW_SUPPRESS_H

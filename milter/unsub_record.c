@@ -17,6 +17,12 @@
 enum unsub_check
 unsub_check(const struct policy *policy, const char *text, struct unsub_token *token)
 {
+	return unsub_check_at(policy, text, time(NULL), token);
+}
+
+enum unsub_check
+unsub_check_at(const struct policy *policy, const char *text, time_t now, struct unsub_token *token)
+{
 	size_t len = strlen(text);
 
 	if (len == 0 || len > UNSUB_TOKEN_MAX ||
@@ -25,7 +31,7 @@ unsub_check(const struct policy *policy, const char *text, struct unsub_token *t
 	if (unsub_token_decode(policy->verp_key_table, policy->verp_key_count, text, len, token) <
 	    0)
 		return UNSUB_INVALID;
-	if (time(NULL) - token->issued > (time_t)policy->unsubscribe_token_days * 86400)
+	if (now - token->issued > (time_t)policy->unsubscribe_token_days * 86400)
 		return UNSUB_EXPIRED;
 	return UNSUB_OK;
 }

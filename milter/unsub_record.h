@@ -10,6 +10,8 @@
 #ifndef MW_UNSUB_RECORD_H
 #define MW_UNSUB_RECORD_H
 
+#include <time.h>
+
 #include "common/unsub_token.h"
 #include "milter/services.h"
 #include "policy/policy.h"
@@ -19,6 +21,9 @@ enum unsub_check { UNSUB_OK, UNSUB_MALFORMED, UNSUB_INVALID, UNSUB_EXPIRED };
 /* Decode and verify token text into token. */
 enum unsub_check unsub_check(const struct policy *policy, const char *text,
                              struct unsub_token *token);
+/* The same at the time now (tests and fuzzing give their own clock). */
+enum unsub_check unsub_check_at(const struct policy *policy, const char *text, time_t now,
+                                struct unsub_token *token);
 /* "malformed", "invalid" or "expired" (the metrics label and log word). */
 const char *unsub_check_name(enum unsub_check check);
 /* Suppress and record; via names the path in the log ("one-click", "mail"). 0 or -1. */

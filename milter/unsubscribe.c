@@ -52,15 +52,21 @@ const char *
 unsubscribe_add_headers(struct msg *msg)
 {
 	const struct policy *policy = msg->policy;
+	const struct policy_stream *stream = control_stream(msg);
 	struct unsub_token token = { .issued = time(NULL) };
 	const char *topic = control_tag(msg, "topic");
+	const char *url = stream != NULL && *stream->unsubscribe_url != '\0'
+	                      ? stream->unsubscribe_url
+	                      : policy->unsubscribe_url;
+	int existing = stream != NULL && stream->unsubscribe_existing != UNSUBSCRIBE_DEFAULT
+	                   ? stream->unsubscribe_existing
+	                   : policy->unsubscribe_existing;
 	struct buf text = BUF_INIT, value = BUF_INIT;
 
-	if (!is_bulk(msg) ||
-	    (*policy->unsubscribe_url == '\0' && *policy->unsubscribe_mailto == '\0'))
+	if (!is_bulk(msg) || (*url == '\0' && *policy->unsubscribe_mailto == '\0'))
 		return NULL;
 	if (msg_has_header(msg, "List-Unsubscribe")) {
-		if (policy->unsubscribe_existing == UNSUBSCRIBE_KEEP)
+		if (existing == UNSUBSCRIBE_KEEP)
 			return "kept";
 		drop_existing(msg, "List-Unsubscribe");
 		drop_existing(msg, "List-Unsubscribe-Post");
@@ -77,15 +83,14 @@ unsubscribe_add_headers(struct msg *msg)
 	    unsub_token_encode(&policy->verp_key_table[0], &token, &text) < 0)
 		return "none(recipient too long for a token)";
 	buf_puts(&value, " ");
-	if (*policy->unsubscribe_url != '\0')
-		buf_printf(&value, "<%s%s>", policy->unsubscribe_url, buf_str(&text));
+	if (*url != '\0')
+		buf_printf(&value, "<%s%s>", url, buf_str(&text));
 	if (*policy->unsubscribe_mailto != '\0')
 		buf_printf(&value, "%s<mailto:%s?subject=unsubscribe%%20%s>",
-		           *policy->unsubscribe_url != '\0' ? ",\n\t" : "",
-		           policy->unsubscribe_mailto, buf_str(&text));
+		           *url != '\0' ? ",\n\t" : "", policy->unsubscribe_mailto, buf_str(&text));
 	add_field(msg, "List-Unsubscribe", buf_str(&value));
 	/* RFC 8058: one-click needs an HTTPS URI to POST to. */
-	if (strncmp(policy->unsubscribe_url, "https://", 8) == 0)
+	if (strncmp(url, "https://", 8) == 0)
 		add_field(msg, "List-Unsubscribe-Post", " List-Unsubscribe=One-Click");
 	buf_free(&text);
 	buf_free(&value);

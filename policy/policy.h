@@ -54,6 +54,7 @@ enum policy_feedback_action {
 enum policy_unsubscribe_existing {
 	UNSUBSCRIBE_KEEP,    /* the application's List-Unsubscribe stays */
 	UNSUBSCRIBE_REPLACE, /* ours replaces it */
+	UNSUBSCRIBE_DEFAULT, /* a stream's: as the unsubscribe group says */
 };
 
 enum policy_inbound_mode {
@@ -124,6 +125,8 @@ enum policy_suppression_scope {
 struct policy_stream {
 	char *name;
 	bool bulk;
+	char *unsubscribe_url;    /* "": the unsubscribe group's */
+	int unsubscribe_existing; /* enum policy_unsubscribe_existing */
 	struct policy_reputation reputation;
 	/* selection, tags, suppression scope, sending limits (policy/streams.h) */
 	struct strlist auth_users;   /* SMTP AUTH users whose mail is in this stream */
@@ -258,6 +261,9 @@ struct policy {
 	char *unsubscribe_listen;
 	bool refuse_suppressed;
 	long unsubscribe_token_days;
+	long unsubscribe_timeout;         /* seconds a request may take */
+	long unsubscribe_max_connections; /* open at once, all clients */
+	long unsubscribe_max_per_ip;      /* open at once from one address; 0: no limit */
 
 	/* feedback */
 	struct strlist bounce_domains;

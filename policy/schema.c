@@ -295,11 +295,21 @@ static const struct setting reputation_settings[] = {
 	{ NULL },
 };
 
+static const char *const stream_existing_choices[] = { "keep", "replace", "default", NULL };
+
 static const struct setting stream_settings[] = {
 	{ "name", SETTING_STRING, S(name), "Stream (configuration set) name.", .required = true,
 	  .example = "newsletters", .check = check_token },
 	{ "bulk", SETTING_BOOL, S(bulk), "Bulk mail: gets List-Unsubscribe headers.",
 	  .def_bool = false },
+	{ "unsubscribe_url", SETTING_STRING, S(unsubscribe_url),
+	  "This stream's base of one-click links (e.g. another host of your reverse\n"
+	  "proxy); empty: unsubscribe.url.",
+	  .def_string = "", .check = check_optional_url },
+	{ "unsubscribe_existing", SETTING_CHOICE, S(unsubscribe_existing),
+	  "An application's own List-Unsubscribe in this stream: keep, replace, or\n"
+	  "default (as unsubscribe.existing says).",
+	  .def_string = "default", .choices = stream_existing_choices },
 	/* Reputation limits (milter/reputation.h), as in the reputation group. */
 	{ "warn_complaint_rate", SETTING_STRING, S(reputation.warn_complaint_rate),
 	  doc_warn_complaint, .def_string = "0.1%", .check = check_rate },
@@ -415,6 +425,22 @@ static const struct setting unsubscribe_settings[] = {
 	  .def_string = "127.0.0.1:8025" },
 	{ "token_days", SETTING_INT, P(unsubscribe_token_days),
 	  "Days an unsubscribe link keeps working.", .def_int = 180, .min = 1, .max = 3650 },
+	{ "timeout", SETTING_INT, P(unsubscribe_timeout),
+	  "Seconds the HTTP endpoint (unsubscribe and metrics) gives a client to send\n"
+	  "a whole request, headers and body, and the longest a kept-alive connection\n"
+	  "may sit idle; a client that trickles its request (slowloris) is cut off\n"
+	  "then.  Takes effect at restart.",
+	  .def_int = 10, .min = 1, .max = 600 },
+	{ "max_connections", SETTING_INT, P(unsubscribe_max_connections),
+	  "Connections the HTTP endpoint holds open at once; more are refused at\n"
+	  "accept.  Takes effect at restart.",
+	  .def_int = 64, .min = 1, .max = 10000 },
+	{ "max_connections_per_ip", SETTING_INT, P(unsubscribe_max_per_ip),
+	  "Connections one client address may hold open at once; 0: no limit of its\n"
+	  "own.  Behind a reverse proxy every request comes from the proxy's address,\n"
+	  "so the default leaves the limit to the proxy; set it when the endpoint\n"
+	  "faces clients directly.  Takes effect at restart.",
+	  .def_int = 0, .min = 0, .max = 10000 },
 	{ "precedence_bulk", SETTING_BOOL, P(unsubscribe_precedence_bulk),
 	  "Treat mail with Precedence: bulk or list as bulk even outside a bulk stream.",
 	  .def_bool = false },

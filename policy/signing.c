@@ -8,11 +8,8 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <strings.h>
 
@@ -20,6 +17,7 @@
 #include "policy/checks.h"
 #include "policy/settings.h"
 #include "policy/signing.h"
+#include "common/secret_file.h"
 
 int
 signing_entry_finish(void *elem, struct buf *why)
@@ -102,24 +100,12 @@ int
 verp_key_finish(void *elem, struct buf *why)
 {
 	struct policy_verp_key *k = elem;
-	struct stat st;
 	int fd;
 	ssize_t n;
 
 	k->key.id = (unsigned)k->id;
-	fd = open(k->file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		buf_printf(why, "%s: %s", k->file, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if ((fd = secret_file_open(k->file, "secret", why)) < 0)
 		return -1;
-	}
-	if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) {
-		buf_printf(why, "%s: secret is accessible by others (mode %04o); chmod 600",
-		           k->file, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -1;
-	}
 	n = read(fd, k->key.secret, sizeof(k->key.secret));
 	close(fd);
 	if (n < VERP_SECRET_MIN) {

@@ -79,7 +79,7 @@ refused_by_all() {
 }
 verdicts() { cat "$1.dkimpy" "$1.maildkim" "$1.opendkim" 2>/dev/null | sed 's/^/# /'; }
 
-plan 63
+plan 69
 
 # ------------------------------------------------------ part one: corpus
 corpus=$work/corpus
@@ -182,7 +182,7 @@ pf_setup "$work/pf" >/dev/null || {
 	echo "Bail out! pf_setup failed"
 	exit 1
 }
-mw_port=$(pf_free_ports 1)
+read -r mw_port http_port < <(pf_free_ports 2)
 state=$work/mailward
 mkdir -p "$state"
 head -c 32 /dev/urandom >"$state/verp.key"
@@ -197,8 +197,10 @@ domains = (
   { domain = "example.com"; selector = "ed"; key = "$ed_key"; algorithm = "ed25519-sha256"; }
 );
 mail_from = ( { domain = "example.com"; bounce_domain = "bounce.example.com"; } );
-streams = ( { name = "newsletters"; bulk = true; } );
-unsubscribe = { url = "https://mail.example.com/u/"; mailto = "unsubscribe@bounce.example.com"; listen = ""; };
+streams = ( { name = "newsletters"; bulk = true; senders = [ "news@example.com" ]; },
+            { name = "receipts"; bulk = false; } );
+unsubscribe = { url = "https://mail.example.com/u/"; mailto = "unsubscribe@bounce.example.com";
+  listen = "127.0.0.1:$http_port"; };
 feedback = {
   bounce_domains = [ "bounce.example.com" ];
   verp_keys = ( { id = 1; file = "$state/verp.key"; } );
@@ -436,6 +438,32 @@ check "... Reply-To, after the control header, is signed" \
 	bash -c "tr -d '\r\n\t ' <'$work/unix.eml' | grep -o 'h=[^;]*' | head -1 | grep -qi 'reply-to'"
 check "... and the control header was read (its tag is in the Send event), then removed" \
 	test "$(latest_event | json "d['mail']['tags'].get('campaign')"):$(grep -c '^X-Mailward-Tags' "$work/unix.eml")" = "['unix']:0"
+
+# A transactional stream gets no List-Unsubscribe.
+SEND_SUBJECT="your receipt"
+send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
+	--add-header "X-SES-CONFIGURATION-SET: receipts" >/dev/null
+check "a message of a transactional stream is delivered" sink_wait_count 8 30
+file=$(sink_message_files | tail -1)
+check "... without List-Unsubscribe or List-Unsubscribe-Post" bash -c "! grep -qi '^List-Unsubscribe' '$file'"
+# One-click as the recipient's mail program does it: a POST to the link in
+# the delivered newsletter (the reverse proxy's part played by pointing the
+# link's path at the endpoint on loopback).
+link=$(sed -n 's|.*<\(https://mail.example.com/u/[A-Za-z0-9_-]*\)>.*|\1|p' <<<"$unsub")
+check "a one-click POST (RFC 8058 body) to the delivered message's link is answered 200" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary 'List-Unsubscribe=One-Click' \
+		-H 'Content-Type: application/x-www-form-urlencoded' "http://127.0.0.1:$http_port/u/${link##*/u/}")" = 200
+bob_bounces() { grep -l '"OnAccountSuppressionList"' "$state"/spool/new/*.json 2>/dev/null | xargs -r grep -l 'bob@example.net' | wc -l; }
+bounces_before=$(bob_bounces)
+SEND_SUBJECT="next newsletter"
+send_mail 127.0.0.1 "$PF_PORT" news@example.com bob@example.net >/dev/null
+check "... the stream's next message to bob (stream chosen by its sender) is refused at RCPT" \
+	grep -q '550 5.1.1 mailward: bob@example.net is on the suppression list (UNSUBSCRIBE' "$SEND_LOG"
+check "... with a Bounce event for bob" test "$(bob_bounces)" = $((bounces_before + 1))
+SEND_SUBJECT="another receipt"
+send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
+	--add-header "X-SES-CONFIGURATION-SET: receipts" >/dev/null
+check "... while a message of another stream to bob is still delivered" sink_wait_count 9 30
 
 if ! done_testing; then
 	sed 's/^/# /' "$state/log" | tail -30

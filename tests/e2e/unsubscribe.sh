@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 35
+plan 37
 
 read -r mw_port http_port < <(pf_free_ports 2)
 head -c 32 /dev/urandom >"$work/verp.key"
@@ -38,7 +38,9 @@ cat >"$work/mailward.conf" <<CONF
 daemon = { socket = "inet:$mw_port@127.0.0.1"; user = ""; };
 log = { to = "stderr"; level = "info"; };
 inbound = { mode = "off"; };
-streams = ( { name = "newsletters"; bulk = true; } );
+streams = ( { name = "newsletters"; bulk = true; },
+  { name = "promos"; bulk = true; unsubscribe_url = "https://promo.example.com/u/";
+    unsubscribe_existing = "replace"; } );
 unsubscribe = { url = "https://mail.example.com/u/"; mailto = "unsubscribe@bounce.example.com";
   listen = "127.0.0.1:$http_port"; token_days = 30; };
 feedback = { verp_keys = ( { id = 1; file = "$work/verp.key"; } ); };
@@ -147,6 +149,14 @@ check "list --all follows every page" \
 	test "$(sup list --reason COMPLAINT --page-size 2 --all | grep -c emailAddress)" = 5
 check "remove takes an address off (exit 1 the second time)" \
 	bash -c "$(declare -f sup); mw='$mw' work='$work'; sup remove user1@example.net && ! sup remove user1@example.net"
+
+# ------------------------------------------ a stream's own List-Unsubscribe settings
+printf 'From: sender@example.com\r\nTo: x@example.com\r\nX-SES-CONFIGURATION-SET: promos\r\nList-Unsubscribe: <https://app.example/old>\r\nSubject: sale\r\n\r\nbody\r\n' >"$work/msg.eml"
+out=$(mc frank@example.com PROMO0001)
+check "a stream's unsubscribe_url is the base of its one-click link" \
+	grep -Eq '^(ins|add)header List-Unsubscribe: *<https://promo.example.com/u/[A-Za-z0-9_-]+>' <<<"$out"
+check "... and its unsubscribe_existing = replace drops the application's field" \
+	grep -q '^delheader List-Unsubscribe 1' <<<"$out"
 
 # ------------------------------------------ unsubscribe by mail (the mailto: link)
 unsub_mail() { # SUBJECT QID: what the milter answers to a mail to the unsubscribe address

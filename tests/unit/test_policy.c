@@ -78,7 +78,10 @@ make_dir(void **state)
 	return write_key("example.com.pem", "RSA", 0600) |
 	       write_key("example.org.pem", "ED25519", 0600) |
 	       write_key("open.pem", "ED25519", 0644) | write_secret("verp.key", 32, 0600) |
-	       write_secret("short.key", 8, 0600) | write_secret("open.key", 32, 0644);
+	       write_secret("short.key", 8, 0600) | write_secret("open.key", 32, 0644) |
+	       write_key("group.pem", "ED25519", 0640) | write_key("group-rsa.pem", "RSA", 0640) |
+	       write_secret("group.key", 32, 0640) | write_secret("read-only.key", 32, 0400) |
+	       write_secret("group-writable.key", 32, 0620);
 }
 
 /* Whatever a failed test left behind, then the directory. */
@@ -580,7 +583,14 @@ static const struct error_case group_list_cases[] = {
 	  "    algorithm = \"ed25519-sha256\"; }\n"
 	  ");\n",
 	  "FILE:2: domains[1]: @KEYS@/open.pem: private key is readable by others (mode 0644); "
-	  "chmod 600 (or 640 with the mailward group) and keep it secret\n" },
+	  "chmod 600 @KEYS@/open.pem (owned by the user mailward runs as) and keep it secret\n" },
+	{ "a private key its group can read is refused",
+	  "domains = (\n"
+	  "  { domain = \"example.com\"; selector = \"ed\"; key = \"@KEYS@/group.pem\";\n"
+	  "    algorithm = \"ed25519-sha256\"; }\n"
+	  ");\n",
+	  "FILE:2: domains[1]: @KEYS@/group.pem: private key is readable by its group (mode 0640); "
+	  "chmod 600 @KEYS@/group.pem (owned by the user mailward runs as) and keep it secret\n" },
 	{ "a key of the wrong algorithm is refused",
 	  "domains = (\n"
 	  "  { domain = \"example.com\"; selector = \"mw1\"; key = \"@KEYS@/example.org.pem\"; }\n"
@@ -596,8 +606,23 @@ static const struct error_case group_list_cases[] = {
 	  "feedback = {\n"
 	  "  verp_keys = ( { id = 1; file = \"@KEYS@/open.key\"; } );\n"
 	  "};\n",
-	  "FILE:2: feedback.verp_keys[1]: @KEYS@/open.key: secret is accessible by others "
-	  "(mode 0644); chmod 600\n" },
+	  "FILE:2: feedback.verp_keys[1]: @KEYS@/open.key: secret is readable by others "
+	  "(mode 0644); chmod 600 @KEYS@/open.key (owned by the user mailward runs as) and keep "
+	  "it secret\n" },
+	{ "a VERP secret its group can read is refused",
+	  "feedback = {\n"
+	  "  verp_keys = ( { id = 1; file = \"@KEYS@/group.key\"; } );\n"
+	  "};\n",
+	  "FILE:2: feedback.verp_keys[1]: @KEYS@/group.key: secret is readable by its group "
+	  "(mode 0640); chmod 600 @KEYS@/group.key (owned by the user mailward runs as) and keep "
+	  "it secret\n" },
+	{ "a VERP secret its group can write is refused",
+	  "feedback = {\n"
+	  "  verp_keys = ( { id = 1; file = \"@KEYS@/group-writable.key\"; } );\n"
+	  "};\n",
+	  "FILE:2: feedback.verp_keys[1]: @KEYS@/group-writable.key: secret is writable by its "
+	  "group (mode 0620); chmod 600 @KEYS@/group-writable.key (owned by the user mailward "
+	  "runs as) and keep it secret\n" },
 	{ "a custom MAIL FROM needs a VERP secret",
 	  "mail_from = ( { domain = \"example.com\"; bounce_domain = \"b.example.com\"; } );\n",
 	  "FILE: mail_from: needs a secret for bounce tokens in feedback.verp_keys\n" },
@@ -637,7 +662,14 @@ static const struct error_case group_list_cases[] = {
 	  "    signing_key = \"@KEYS@/open.pem\"; signing_cert_url = \"https://h.example.com/c\"; "
 	  "}\n);\n",
 	  "FILE:2: webhooks[1]: @KEYS@/open.pem: private key is readable by others (mode 0644); "
-	  "chmod 600 (or 640 with the mailward group) and keep it secret\n" },
+	  "chmod 600 @KEYS@/open.pem (owned by the user mailward runs as) and keep it secret\n" },
+	{ "a webhook signing key its group can read",
+	  "webhooks = (\n  { name = \"w\"; url = \"https://h.example.com/\"; topic_arn = \"t\";\n"
+	  "    signing_key = \"@KEYS@/group-rsa.pem\"; signing_cert_url = "
+	  "\"https://h.example.com/c\"; }\n);\n",
+	  "FILE:2: webhooks[1]: @KEYS@/group-rsa.pem: private key is readable by its group (mode "
+	  "0640); chmod 600 @KEYS@/group-rsa.pem (owned by the user mailward runs as) and keep it "
+	  "secret\n" },
 	{ "webhook attempts, hours and timeout out of range",
 	  "webhooks = (\n  { name = \"w\"; url = \"https://h.example.com/\";\n" WEBHOOK_FIELDS
 	  "    max_attempts = 0; max_hours = 0; timeout = 0; }\n);\n",
@@ -861,6 +893,8 @@ static const struct {
 	  "\"\\\"a@b\\\"@example.com\" "
 	  "]; };\n" },
 	{ "colon as the assignment sign", "daemon : { timeout : 30; };\n" },
+	{ "a secret only its owner can read (mode 0400)",
+	  "feedback = { verp_keys = ( { id = 1; file = \"@KEYS@/read-only.key\"; } ); };\n" },
 };
 
 static void
