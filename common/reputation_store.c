@@ -1,11 +1,15 @@
 /*
  * reputation_store - reputation rows in the store; see reputation_store.h.
+ *
+ * The SQLite backend is here; a store on Redis hands each call to
+ * reputation_redis.c (store_redis()).
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "common/reputation_redis.h"
 #include "common/reputation_store.h"
 #include "common/store_impl.h"
 
@@ -128,6 +132,8 @@ reputation_store_add(struct store *store, const struct reputation_increment *row
                      struct buf *err)
 {
 	int rc = 0;
+	if (store_redis(store) != NULL)
+		return reputation_redis_add(store_redis(store), rows, count, err);
 
 	store_lock(store);
 	if (store_run(store, sql_begin, err) < 0) {
@@ -171,6 +177,9 @@ reputation_store_window(struct store *store, enum reputation_kind kind, const ch
 	bool rebased = rec != NULL && rec->base_hour >= first;
 	sqlite3_stmt *stmt;
 	int rc;
+	if (store_redis(store) != NULL)
+		return reputation_redis_window(store_redis(store), kind, name, now, hours, rec, out,
+		                               err);
 
 	memset(out, 0, sizeof(*out));
 	if (rebased)
@@ -240,6 +249,8 @@ reputation_store_get(struct store *store, enum reputation_kind kind, const char 
                      struct reputation_record *out, struct buf *err)
 {
 	int rc;
+	if (store_redis(store) != NULL)
+		return reputation_redis_get(store_redis(store), kind, name, out, err);
 
 	store_lock(store);
 	rc = get_locked(store, kind, name, out, err);
@@ -313,6 +324,9 @@ reputation_store_change(struct store *store, struct reputation_record *rec,
                         const char *body, struct buf *err)
 {
 	int rc;
+	if (store_redis(store) != NULL)
+		return reputation_redis_change(store_redis(store), rec, expect, rebase, type, body,
+		                               err);
 
 	store_lock(store);
 	if (store_run(store, sql_begin, err) < 0) {
@@ -334,6 +348,8 @@ reputation_store_states(struct store *store, bool paused_only, reputation_record
 {
 	sqlite3_stmt *stmt;
 	int rc;
+	if (store_redis(store) != NULL)
+		return reputation_redis_states(store_redis(store), paused_only, fn, arg, err);
 
 	store_lock(store);
 	if ((stmt = store_statement(store, sql_states, err)) == NULL) {
@@ -358,6 +374,8 @@ reputation_store_names(struct store *store, int64_t first_hour, reputation_name_
 	sqlite3_stmt *stmt;
 	enum reputation_kind kind;
 	int rc;
+	if (store_redis(store) != NULL)
+		return reputation_redis_names(store_redis(store), first_hour, fn, arg, err);
 
 	store_lock(store);
 	if ((stmt = store_statement(store, sql_names, err)) == NULL) {
@@ -393,6 +411,8 @@ reputation_store_notes(struct store *store, reputation_note_fn fn, void *arg, st
 	int64_t done[64];
 	size_t ndone = 0;
 	int rc;
+	if (store_redis(store) != NULL)
+		return reputation_redis_notes(store_redis(store), fn, arg, err);
 
 	/* A few at a time: the statement must be finished before the deletes. */
 	store_lock(store);
@@ -423,6 +443,8 @@ reputation_store_prune(struct store *store, int64_t first_hour, struct buf *err)
 {
 	sqlite3_stmt *stmt;
 	int rc;
+	if (store_redis(store) != NULL)
+		return 0; /* every bucket has its EXPIRE */
 
 	store_lock(store);
 	if ((stmt = store_statement(store, sql_prune, err)) == NULL) {

@@ -3,6 +3,7 @@
  *
  * The destination list is stored as one text of addresses separated by
  * newlines (an envelope address has none), so a record is one row.
+ * A store on Redis hands each call to send_index_redis.c (store_redis()).
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "common/send_index.h"
+#include "common/send_index_redis.h"
 #include "common/store_impl.h"
 #include "common/xalloc.h"
 
@@ -83,6 +85,8 @@ send_index_add_many(struct store *store, const struct send_record *records, size
 {
 	int rc = 0;
 
+	if (store_redis(store) != NULL)
+		return send_index_redis_add_many(store_redis(store), records, count, err);
 	store_lock(store);
 	if (store_run(store, sql_begin, err) < 0) {
 		rc = -1;
@@ -142,6 +146,8 @@ send_index_find(struct store *store, const char *message_id, struct send_record 
 	sqlite3_stmt *stmt;
 	int rc, found = -1;
 
+	if (store_redis(store) != NULL)
+		return send_index_redis_find(store_redis(store), message_id, out, err);
 	memset(out, 0, sizeof(*out));
 	store_lock(store);
 	stmt = store_statement(store, sql_find, err);
@@ -167,6 +173,8 @@ send_index_prune(struct store *store, time_t before, struct buf *err)
 	sqlite3_stmt *stmt;
 	long gone = -1;
 
+	if (store_redis(store) != NULL)
+		return 0; /* each key has its EXPIREAT */
 	store_lock(store);
 	stmt = store_statement(store, sql_prune, err);
 	if (stmt != NULL) {

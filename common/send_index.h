@@ -15,6 +15,11 @@
  * makes every call safe from any thread; send_index_add_many() writes a
  * whole batch in one transaction (milter/send_log.h batches on the mail
  * path's behalf).
+ *
+ * On a store whose backend is Redis (store.h) each record is a hash,
+ * P send:MESSAGE-ID (redis_keys.h), that Redis forgets by itself at the
+ * record's expires time (send_index_prune() has nothing to do), so every
+ * instance of a fleet finds what any of them sent.
  */
 #ifndef MW_SEND_INDEX_H
 #define MW_SEND_INDEX_H
@@ -37,6 +42,7 @@ struct send_record {
 	char **destination;
 	size_t destination_count;
 	time_t time;
+	time_t expires; /* Redis: the key's EXPIREAT (0 none); SQLite prunes by time instead */
 };
 
 /* The key of a Message-ID header value (malloc'd), or NULL when it has none. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/redis_store.h"
 #include "common/store.h"
 #include "common/store_impl.h"
 #include "common/xalloc.h"
@@ -37,6 +38,7 @@ struct store {
 	size_t statement_count;
 	struct attachment *attachments;
 	size_t attachment_count;
+	struct redis_store *redis; /* NULL: SQLite holds everything */
 };
 
 static const char schema_v1[] =
@@ -222,6 +224,22 @@ store_open(const char *path, struct buf *err)
 	return store;
 }
 
+struct store *
+store_open_with(const char *path, const struct store_options *options, struct buf *err)
+{
+	struct store *store = store_open(path, err);
+
+	if (store == NULL || options == NULL || options->backend != STORE_REDIS)
+		return store;
+	store->redis =
+	    redis_store_open(options->redis, options->redis_prefix, options->redis_timeout_ms, err);
+	if (store->redis == NULL) {
+		store_close(store);
+		return NULL;
+	}
+	return store;
+}
+
 void
 store_close(struct store *store)
 {
@@ -234,6 +252,7 @@ store_close(struct store *store)
 		sqlite3_finalize(store->statements[i].stmt);
 	free(store->statements);
 	sqlite3_close(store->db);
+	redis_store_close(store->redis);
 	pthread_mutex_destroy(&store->lock);
 	free(store->path);
 	free(store);
@@ -258,6 +277,12 @@ sqlite3 *
 store_db(struct store *store)
 {
 	return store->db;
+}
+
+struct redis_store *
+store_redis(struct store *store)
+{
+	return store->redis;
 }
 
 const char *

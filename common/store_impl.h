@@ -16,6 +16,8 @@
 #include "common/store.h"
 
 sqlite3 *store_db(struct store *store);
+/* The Redis connection when the backend is Redis, else NULL. */
+struct redis_store *store_redis(struct store *store);
 const char *store_path(const struct store *store);
 
 void store_lock(struct store *store);

@@ -1,5 +1,9 @@
 /*
  * suppression - the suppression list; see suppression.h.
+ *
+ * Each public function checks the keys, then hands them to the store's
+ * backend: the SQLite code here, or suppression_redis.c when the store is
+ * on Redis (store_redis()).
  */
 #include "config.h"
 
@@ -13,6 +17,7 @@
 #include "common/store_impl.h"
 #include "common/suppression.h"
 #include "common/suppression_cache.h"
+#include "common/suppression_redis.h"
 #include "common/xalloc.h"
 
 static const char *const reason_names[] = {
@@ -135,6 +140,13 @@ suppression_add(struct store *store, const struct suppression_entry *entry, stru
 
 	if (keys(entry->address, entry->scope, a, s, err) < 0)
 		return -1;
+	if (store_redis(store) != NULL) {
+		struct suppression_entry e = *entry;
+
+		memcpy(e.address, a, sizeof(a));
+		memcpy(e.scope, s, sizeof(s));
+		return suppression_redis_put(store_redis(store), &e, 1, err);
+	}
 	store_lock(store);
 	rc = run_locked(store, sql_put, a, s, entry, NULL, err) == SQLITE_DONE ? 0 : -1;
 	if (rc == 0 && (cache = suppression_cache_of(store)) != NULL)
@@ -154,6 +166,8 @@ suppression_get(struct store *store, const char *address, const char *scope,
 
 	if (keys(address, scope, a, s, err) < 0)
 		return 0; /* cannot be on the list */
+	if (store_redis(store) != NULL)
+		return suppression_redis_get(store_redis(store), a, s, out, err);
 	store_lock(store);
 	cache = suppression_cache_of(store);
 	if (cache != NULL && !suppression_cache_maybe(cache, store, a, s))
@@ -172,6 +186,8 @@ suppression_remove(struct store *store, const char *address, const char *scope, 
 
 	if (keys(address, scope, a, s, err) < 0)
 		return 0;
+	if (store_redis(store) != NULL)
+		return suppression_redis_remove(store_redis(store), a, s, err);
 	rc = run(store, sql_del, a, s, NULL, NULL, err);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
@@ -189,6 +205,8 @@ suppression_list(struct store *store, const struct suppression_filter *filter, s
 	long n = 0;
 	int rc;
 
+	if (store_redis(store) != NULL)
+		return suppression_redis_list(store_redis(store), filter, each, arg, err);
 	store_lock(store);
 	if ((stmt = store_statement(store, sql_list, err)) == NULL) {
 		store_unlock(store);
@@ -257,6 +275,7 @@ struct import_row {
 
 struct suppression_import {
 	struct store *store;
+	struct redis_store *redis; /* the backend is Redis: batches of SUPPRESSION_REDIS_BATCH */
 	struct import_row *rows;
 	long count, done;
 	bool failed;          /* a batch was rolled back: nothing more goes in */
@@ -282,6 +301,8 @@ suppression_import_begin(struct store *store, struct buf *err)
 
 	im->store = store;
 	im->rows = xcalloc(SUPPRESSION_IMPORT_BATCH, sizeof(*im->rows));
+	if ((im->redis = store_redis(store)) != NULL)
+		return im;
 	store_lock(store);
 	if (sqlite3_prepare_v2(store_db(store), "PRAGMA cache_size", -1, &stmt, NULL) ==
 	    SQLITE_OK) {
@@ -322,6 +343,20 @@ import_write(struct suppression_import *im, struct buf *err)
 	return 0;
 }
 
+/* The batch to Redis, in input order (the last of two rows for one key wins). */
+static int
+import_write_redis(struct suppression_import *im, struct buf *err)
+{
+	struct suppression_entry *entries = xcalloc((size_t)im->count, sizeof(*entries));
+	int rc;
+
+	for (long i = 0; i < im->count; i++)
+		entries[i] = im->rows[i].entry;
+	rc = suppression_redis_put(im->redis, entries, (size_t)im->count, err);
+	free(entries);
+	return rc;
+}
+
 static int
 import_flush(struct suppression_import *im, struct buf *err)
 {
@@ -330,7 +365,7 @@ import_flush(struct suppression_import *im, struct buf *err)
 
 	if (im->count == 0 || im->failed)
 		return im->failed ? -1 : 0;
-	if ((rc = import_write(im, err)) < 0)
+	if ((rc = im->redis != NULL ? import_write_redis(im, err) : import_write(im, err)) < 0)
 		im->failed = true;
 	else
 		im->done += im->count;
@@ -356,7 +391,7 @@ suppression_import_put(struct suppression_import *im, const struct suppression_e
 	row->entry.time = entry->time;
 	snprintf(row->entry.message_id, sizeof(row->entry.message_id), "%s", entry->message_id);
 	row->seq = im->done + im->count;
-	if (++im->count == SUPPRESSION_IMPORT_BATCH)
+	if (++im->count == (im->redis != NULL ? SUPPRESSION_REDIS_BATCH : SUPPRESSION_IMPORT_BATCH))
 		return import_flush(im, err);
 	return 0;
 }
@@ -368,6 +403,11 @@ suppression_import_end(struct suppression_import *im, long *imported, struct buf
 	int rc = import_flush(im, err);
 
 	*imported = im->done;
+	if (im->redis != NULL) {
+		free(im->rows);
+		free(im);
+		return rc;
+	}
 	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = %lld", im->cache_size);
 	if (im->cache_size != 0)
 		sqlite3_exec(store_db(im->store), pragma, NULL, NULL, NULL);

@@ -377,8 +377,14 @@ start_services(const struct policy *policy, struct daemon_state *st)
 	    spool_open(policy->spool_dir, (enum spool_durability)policy->durability, &err);
 	fatal_if(st->svc.spool == NULL, EX_CANTCREAT, "events.spool_dir", &err);
 	spool_set_checkpoint_interval(st->svc.spool, (unsigned)policy->checkpoint_seconds);
-	st->svc.store = store_open(policy->store_path, &err);
+	struct store_options store_options;
+
+	policy_store_options(policy, &store_options);
+	st->svc.store = store_open_with(policy->store_path, &store_options, &err);
 	fatal_if(st->svc.store == NULL, EX_CANTCREAT, "store.path", &err);
+	if (store_options.backend == STORE_REDIS)
+		log_notice(NULL, "store: shared state in redis %s (keys %s*), DMARC history in %s",
+		           store_options.redis, store_options.redis_prefix, policy->store_path);
 	/* RCPT-time lookups from memory (suppress.c), before the endpoint can write. */
 	fatal_if(suppression_cache_start(st->svc.store, &err) < 0, EX_CANTCREAT, "store.path",
 	         &err);

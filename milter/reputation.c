@@ -17,6 +17,7 @@
 #include "milter/reputation.h"
 #include "milter/reputation_impl.h"
 #include "milter/services.h"
+#include "milter/verdict.h"
 
 #define FLUSH_EVERY_MS  1000 /* also the most counts a crash loses */
 #define PENDING_MAX     10000
@@ -54,6 +55,8 @@ struct reputation {
 	size_t paused_count;
 	struct timespec paused_loaded;
 	bool paused_valid;
+	bool paused_unknown;    /* the last read failed: the set is the last one read */
+	char paused_error[200]; /* ... and why */
 };
 
 /* ------------------------------------------------------------ counting */
@@ -248,13 +251,19 @@ reputation_start(struct store *store, struct spool *spool)
 }
 
 static void
+paused_free(struct paused *paused, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		free(paused[i].name);
+		free(paused[i].reason);
+	}
+	free(paused);
+}
+
+static void
 paused_clear(struct reputation *rep)
 {
-	for (size_t i = 0; i < rep->paused_count; i++) {
-		free(rep->paused[i].name);
-		free(rep->paused[i].reason);
-	}
-	free(rep->paused);
+	paused_free(rep->paused, rep->paused_count);
 	rep->paused = NULL;
 	rep->paused_count = 0;
 }
@@ -298,31 +307,49 @@ ms_since(const struct timespec *then)
 	return (now.tv_sec - then->tv_sec) * 1000L + (now.tv_nsec - then->tv_nsec) / 1000000L;
 }
 
-/* Re-read the paused set when it is older than a second (cache lock held). */
+/*
+ * Re-read the paused set when it is older than a second (cache lock held).
+ * A failed read (the store on Redis, Redis down) keeps the set read last
+ * and marks it unknown: a temporary failure must not read as "nothing is
+ * paused".
+ */
 static void
 paused_refresh(struct reputation *rep)
 {
+	struct paused *last = rep->paused;
+	size_t last_count = rep->paused_count;
 	struct buf err = BUF_INIT;
 
 	if (rep->paused_valid && ms_since(&rep->paused_loaded) < PAUSED_CACHE_MS)
 		return;
-	paused_clear(rep);
-	if (reputation_store_states(rep->store, true, paused_add, rep, &err) < 0)
-		log_warning(NULL, "reputation: paused streams not read: %s", buf_str(&err));
+	rep->paused = NULL;
+	rep->paused_count = 0;
+	if (reputation_store_states(rep->store, true, paused_add, rep, &err) < 0) {
+		if (!rep->paused_unknown)
+			log_warning(NULL, "reputation: paused streams not read: %s", buf_str(&err));
+		paused_clear(rep);
+		rep->paused = last;
+		rep->paused_count = last_count;
+		rep->paused_unknown = true;
+		snprintf(rep->paused_error, sizeof(rep->paused_error), "%s", buf_str(&err));
+	} else {
+		paused_free(last, last_count);
+		rep->paused_unknown = false;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &rep->paused_loaded);
 	rep->paused_valid = true;
 	buf_free(&err);
 }
 
-bool
+int
 reputation_paused(struct reputation *rep, enum reputation_kind kind, const char *name, char *why,
                   size_t whylen)
 {
-	bool found = false;
+	int found = 0;
 	time_t now = time(NULL);
 
 	if (rep == NULL || name == NULL)
-		return false;
+		return 0;
 	pthread_mutex_lock(&rep->cache_lock);
 	paused_refresh(rep);
 	for (size_t i = 0; i < rep->paused_count && !found; i++) {
@@ -331,8 +358,12 @@ reputation_paused(struct reputation *rep, enum reputation_kind kind, const char 
 		if (p->kind == kind && strcasecmp(p->name, name) == 0 &&
 		    (p->resume_at == 0 || p->resume_at > now)) {
 			snprintf(why, whylen, "%s", p->reason);
-			found = true;
+			found = 1;
 		}
+	}
+	if (!found && rep->paused_unknown) {
+		snprintf(why, whylen, "%s", rep->paused_error);
+		found = -1;
 	}
 	pthread_mutex_unlock(&rep->cache_lock);
 	return found;
@@ -364,14 +395,19 @@ reputation_eoh(SMFICTX *ctx, const struct services *svc, struct msg *msg)
 	char why[REPUTATION_REASON_MAX + 1];
 	char *domain;
 	sfsistat verdict = SMFIS_CONTINUE;
+	int paused = 0;
 
-	if (msg->stream != NULL &&
-	    reputation_paused(svc->reputation, REPUTATION_STREAM, msg->stream, why, sizeof(why)))
+	if (msg->stream != NULL && (paused = reputation_paused(svc->reputation, REPUTATION_STREAM,
+	                                                       msg->stream, why, sizeof(why))) > 0)
 		return tempfail(ctx, msg, "sending stream", msg->stream, why);
 	domain = first_address_domain(msg->common[COMMON_FROM]);
-	if (domain != NULL &&
-	    reputation_paused(svc->reputation, REPUTATION_DOMAIN, domain, why, sizeof(why)))
+	if (paused == 0 && domain != NULL &&
+	    (paused = reputation_paused(svc->reputation, REPUTATION_DOMAIN, domain, why,
+	                                sizeof(why))) > 0)
 		verdict = tempfail(ctx, msg, "From domain", domain, why);
 	free(domain);
+	if (paused < 0) /* not known to be paused, and the store cannot say */
+		verdict = verdict_on_failure(ctx, msg->policy->on_store_unavailable, msg->qid,
+		                             "pause state unavailable", why);
 	return verdict;
 }

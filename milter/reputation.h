@@ -48,9 +48,13 @@ void reputation_stop(struct reputation *rep);
 void reputation_count(struct reputation *rep, const char *stream, const char *from_domain,
                       const struct reputation_counts *add);
 
-/* Is it paused?  The reason ("complaint rate 0.42% > 0.30%") in why. */
-bool reputation_paused(struct reputation *rep, enum reputation_kind kind, const char *name,
-                       char *why, size_t whylen);
+/*
+ * Is it paused?  1 yes, with the reason ("complaint rate 0.42% > 0.30%")
+ * in why; 0 no; -1 not paused as far as the last successful read of the
+ * store knows, but the store cannot be read now (why says why).
+ */
+int reputation_paused(struct reputation *rep, enum reputation_kind kind, const char *name,
+                      char *why, size_t whylen);
 /* End of header of an outbound message: tempfail it if its stream or From domain is paused. */
 sfsistat reputation_eoh(SMFICTX *ctx, const struct services *svc, struct msg *msg);
 

@@ -53,10 +53,12 @@ record_copy(struct send_record *dst, const struct send_record *src)
 }
 
 static void
-store_batch(struct send_log *s, struct send_record *records, size_t count)
+store_batch(struct send_log *s, struct send_record *records, size_t count, long keep_days)
 {
 	struct buf err = BUF_INIT;
 
+	for (size_t i = 0; i < count; i++) /* for a store on Redis: it forgets by itself */
+		records[i].expires = keep_days > 0 ? records[i].time + keep_days * 86400 : 0;
 	if (send_index_add_many(s->store, records, count, &err) < 0)
 		log_warning(NULL, "Message-ID index: %zu records not stored: %s", count,
 		            buf_str(&err));
@@ -120,7 +122,7 @@ writer_main(void *arg)
 			break;
 		pthread_mutex_unlock(&s->lock);
 		if (n > 0)
-			store_batch(s, batch, n);
+			store_batch(s, batch, n, keep_days);
 		if (keep_days > 0 && time(NULL) - pruned >= PRUNE_EVERY_S) {
 			prune(s, keep_days);
 			pruned = time(NULL);

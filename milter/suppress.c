@@ -90,7 +90,7 @@ suppress_rcpt(SMFICTX *ctx, const struct services *svc, const struct conn *conn,
 	if (found == 0 && msg->stream != NULL)
 		found = suppression_get(svc->store, address, msg->stream, &entry, &err);
 	if (found < 0)
-		verdict = verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+		verdict = verdict_on_failure(ctx, msg->policy->on_store_unavailable, msg->qid,
 		                             "suppression list unavailable", buf_str(&err));
 	else if (found > 0)
 		verdict = record_and_refuse(ctx, svc, conn, msg, &entry);
@@ -131,7 +131,7 @@ drop_listed(SMFICTX *ctx, const struct services *svc, const struct conn *conn, s
 		free(address);
 		if (found < 0) {
 			sfsistat v =
-			    verdict_on_failure(ctx, msg->policy->on_internal_error, msg->qid,
+			    verdict_on_failure(ctx, msg->policy->on_store_unavailable, msg->qid,
 			                       "suppression list unavailable", buf_str(&err));
 			buf_free(&err);
 			return v;

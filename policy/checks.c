@@ -15,6 +15,7 @@
 
 #include "common/netaddr.h"
 #include "common/reputation.h"
+#include "common/redis_keys.h"
 #include "policy/checks.h"
 
 static bool
@@ -251,4 +252,12 @@ check_duration(const char *value, char *err, size_t errlen)
 	         "\"%s\": expected a number and a unit (s, m, h, d) such as \"6h\", or \"0\"",
 	         value);
 	return false;
+}
+
+bool
+check_redis_address(const char *value, char *err, size_t errlen)
+{
+	struct redis_address address;
+
+	return redis_address_parse(value, &address, err, errlen);
 }

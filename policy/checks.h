@@ -13,6 +13,7 @@ bool check_cidr(const char *value, char *err, size_t errlen);
 bool check_domain(const char *value, char *err, size_t errlen);
 bool check_address(const char *value, char *err, size_t errlen);
 bool check_absolute_path(const char *value, char *err, size_t errlen);
+bool check_redis_address(const char *value, char *err, size_t errlen);
 bool check_optional_absolute_path(const char *value, char *err, size_t errlen);
 bool check_token(const char *value, char *err, size_t errlen);
 bool check_nameserver(const char *value, char *err, size_t errlen);

@@ -185,3 +185,12 @@ policy_action_name(enum policy_action action)
 
 	return names[action];
 }
+
+void
+policy_store_options(const struct policy *policy, struct store_options *out)
+{
+	out->backend = (enum store_backend)policy->store_backend;
+	out->redis = policy->store_redis;
+	out->redis_prefix = policy->store_redis_prefix;
+	out->redis_timeout_ms = (int)policy->store_redis_timeout_ms;
+}

@@ -19,6 +19,7 @@
 #include "common/buf.h"
 #include "common/dkim_sign.h"
 #include "common/netaddr.h"
+#include "common/store.h"
 #include "common/verp.h"
 
 /* What to do when something fails: the configured outcome of a failure class. */
@@ -198,6 +199,7 @@ struct policy {
 	int on_policy_unavailable;
 	int on_spool_unwritable;
 	int on_dns_temperror;
+	int on_store_unavailable;
 
 	/* direction */
 	struct strlist trusted_networks;
@@ -287,7 +289,11 @@ struct policy {
 	size_t webhook_count;
 
 	/* store */
+	int store_backend; /* enum store_backend */
 	char *store_path;
+	char *store_redis;
+	char *store_redis_prefix;
+	long store_redis_timeout_ms;
 
 	/* metrics */
 	bool metrics_enabled;
@@ -317,5 +323,7 @@ size_t policy_signing_keys(const struct policy *policy, const char *from_domain,
                            const struct policy_domain **out, size_t max);
 int policy_syslog_facility(const struct policy *policy);
 const char *policy_action_name(enum policy_action action);
+/* The store settings, for store_open_with() (the strings stay the policy's). */
+void policy_store_options(const struct policy *policy, struct store_options *out);
 
 #endif

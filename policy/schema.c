@@ -31,6 +31,7 @@ const char *const policy_facility_choices[] = { "mail",   "daemon", "local0", "l
 static const char *const canon_choices[] = { "simple", "relaxed", NULL };
 static const char *const durability_choices[] = { "fsync", "none", NULL };
 static const char *const suppression_scope_choices[] = { "account", "stream", NULL };
+static const char *const backend_choices[] = { "sqlite", "redis", NULL }; /* enum store_backend */
 static const char *const shape_choices[] = { "event", "notification", NULL };
 const char *const policy_algorithm_choices[] = { "rsa-sha256", "ed25519-sha256", NULL };
 
@@ -87,6 +88,10 @@ static const struct setting failure_settings[] = {
 	{ "dns_temperror", SETTING_CHOICE, P(on_dns_temperror),
 	  "A DNS lookup timed out or failed temporarily.", .def_string = "tempfail",
 	  .choices = action_choices },
+	{ "store_unavailable", SETTING_CHOICE, P(on_store_unavailable),
+	  "The shared store cannot answer a lookup a message needs (the suppression\n"
+	  "list at RCPT; Redis down or slower than store.redis_timeout_ms).",
+	  .def_string = "tempfail", .choices = action_choices },
 	{ NULL },
 };
 
@@ -565,9 +570,28 @@ static const struct setting webhook_settings[] = {
 };
 
 static const struct setting store_settings[] = {
+	{ "backend", SETTING_CHOICE, P(store_backend),
+	  "Where the shared state lives (suppression list, reputation counters and\n"
+	  "pauses, the Message-ID index of sent mail): \"sqlite\", the file at path,\n"
+	  "for one host; \"redis\", the Redis at store.redis, for a fleet of MTA hosts\n"
+	  "sharing it.  DMARC history stays in the SQLite file either way (it is this\n"
+	  "host's own report data).  Takes effect at restart.",
+	  .def_string = "sqlite", .choices = backend_choices },
 	{ "path", SETTING_STRING, P(store_path),
-	  "SQLite database: suppression list, counters, DMARC history.",
+	  "SQLite database: DMARC history, and with backend \"sqlite\" the shared\n"
+	  "state too (suppression list, counters, Message-ID index).",
 	  .def_string = "/var/lib/mailward/mailward.db", .check = check_absolute_path },
+	{ "redis", SETTING_STRING, P(store_redis),
+	  "The Redis of backend \"redis\": HOST:PORT, [IPv6]:PORT or unix:/path.",
+	  .def_string = "127.0.0.1:6379", .check = check_redis_address },
+	{ "redis_prefix", SETTING_STRING, P(store_redis_prefix),
+	  "Prefix of every key mailward writes in Redis (fleets may share one Redis).",
+	  .def_string = "mailward:", .check = check_token },
+	{ "redis_timeout_ms", SETTING_INT, P(store_redis_timeout_ms),
+	  "Longest wait for Redis (connect, each reply), in milliseconds; then the\n"
+	  "lookup fails (failure.store_unavailable) and mailward reconnects with\n"
+	  "back-off.",
+	  .def_int = 500, .min = 10, .max = 60000 },
 	{ NULL },
 };
 
@@ -654,7 +678,8 @@ const struct setting policy_schema[] = {
 	  "(mailward events dispatch; at least once: de-duplicate by MessageId).",
 	  .children = webhook_settings, .elem_size = sizeof(struct policy_webhook),
 	  .count_offset = P(webhook_count), .finish = webhook_finish, .release = webhook_release },
-	{ "store", SETTING_GROUP, 0, "Embedded state.", .children = store_settings },
+	{ "store", SETTING_GROUP, 0, "State: an embedded SQLite file, or Redis shared by a fleet.",
+	  .children = store_settings },
 	{ "metrics", SETTING_GROUP, 0, "Counters for monitoring (Prometheus).",
 	  .children = metrics_settings },
 	{ NULL },

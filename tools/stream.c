@@ -292,6 +292,7 @@ stream_main(int argc, char **argv)
 	struct options opt = { .policy_path = MW_DEFAULT_POLICY, .kind = REPUTATION_STREAM };
 	struct buf err = BUF_INIT;
 	struct policy *policy;
+	struct store_options store_options;
 	struct store *store;
 	const char *command, *name;
 	int rc = parse(argc, argv, &opt);
@@ -306,8 +307,9 @@ stream_main(int argc, char **argv)
 		buf_free(&err);
 		return EX_CONFIG;
 	}
-	if (access(policy->store_path, R_OK) < 0 ||
-	    (store = store_open(policy->store_path, &err)) == NULL) {
+	policy_store_options(policy, &store_options);
+	if ((store_options.backend == STORE_SQLITE && access(policy->store_path, R_OK) < 0) ||
+	    (store = store_open_with(policy->store_path, &store_options, &err)) == NULL) {
 		fprintf(stderr, "mailward stream: %s: %s\n", policy->store_path,
 		        err.len ? buf_str(&err) : strerror(errno));
 		policy_release(policy);

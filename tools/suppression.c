@@ -38,12 +38,13 @@ usage(FILE *out)
 	fprintf(out,
 	        "Usage: mailward suppression [-c POLICY] COMMAND [ARGS]\n"
 	        "\n"
-	        "The suppression list in the store (store.path): addresses mailward\n"
-	        "refuses at RCPT (account level) or for one sending stream, because they\n"
-	        "bounced permanently, complained, unsubscribed, or were put there here.\n"
-	        "Addresses compare without case.  Run it as the daemon's user (the\n"
-	        "store's owner), e.g. sudo -u mailward mailward suppression list.\n"
-	        "A running milter sees every change at its next lookup.\n"
+	        "The suppression list in the store (store.path, or the fleet's Redis with\n"
+	        "store.backend = \"redis\"): addresses mailward refuses at RCPT (account\n"
+	        "level) or for one sending stream, because they bounced permanently,\n"
+	        "complained, unsubscribed, or were put there here.  Addresses compare\n"
+	        "without case.  Run it as the daemon's user (the store's owner), e.g.\n"
+	        "sudo -u mailward mailward suppression list.  A running milter (each\n"
+	        "instance of a fleet) sees every change at its next lookup.\n"
 	        "\n"
 	        "Commands:\n"
 	        "  get ADDRESS [--stream S]     print the entry, or exit 1 if there is none\n"
@@ -411,6 +412,7 @@ suppression_main(int argc, char **argv)
 	struct options opt = { .policy_path = MW_DEFAULT_POLICY, .page_size = 1000 };
 	struct buf err = BUF_INIT;
 	struct policy *policy;
+	struct store_options store_options;
 	struct store *store;
 	const char *command, *operand;
 	int rc = parse(argc, argv, &opt);
@@ -436,8 +438,10 @@ suppression_main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	/* import may make the store (as the daemon's user, so it can use it). */
-	if ((strcmp(command, "import") != 0 && access(policy->store_path, R_OK) < 0) ||
-	    (store = store_open(policy->store_path, &err)) == NULL) {
+	policy_store_options(policy, &store_options);
+	if ((strcmp(command, "import") != 0 && store_options.backend == STORE_SQLITE &&
+	     access(policy->store_path, R_OK) < 0) ||
+	    (store = store_open_with(policy->store_path, &store_options, &err)) == NULL) {
 		fprintf(stderr, "mailward suppression: %s: %s\n", policy->store_path,
 		        err.len ? buf_str(&err) : strerror(errno));
 		policy_release(policy);

@@ -290,6 +290,8 @@ static const struct error_case range_cases[] = {
 	  "FILE:2: events.max_header_bytes: -1 is out of range (0 to 1048576)\n" },
 	{ "above a 16-bit maximum", "daemon = {\n  listen_backlog = 65536;\n};\n",
 	  "FILE:2: daemon.listen_backlog: 65536 is out of range (1 to 65535)\n" },
+	{ "Redis timeout below 10 ms", "store = {\n  redis_timeout_ms = 5;\n};\n",
+	  "FILE:2: store.redis_timeout_ms: 5 is out of range (10 to 60000)\n" },
 	{ "64-bit value", "daemon = {\n  timeout = 99999999999L;\n};\n",
 	  "FILE:2: daemon.timeout: 99999999999 is out of range (1 to 86400)\n" },
 	{ "inside a group-list element", "streams = (\n  { name = \"news\"; min_sends = 0; }\n);\n",
@@ -317,6 +319,8 @@ static const struct error_case choice_cases[] = {
 	  "FILE:2: log.level: \"DEBUG\" is not one of: error, warning, notice, info, debug\n" },
 	{ "log destination", "log = {\n  to = \"file\";\n};\n",
 	  "FILE:2: log.to: \"file\" is not one of: syslog, stderr\n" },
+	{ "store backend", "store = {\n  backend = \"mysql\";\n};\n",
+	  "FILE:2: store.backend: \"mysql\" is not one of: sqlite, redis\n" },
 	{ "syslog facility", "log = {\n  facility = \"local8\";\n};\n",
 	  "FILE:2: log.facility: \"local8\" is not one of: mail, daemon, local0, local1, local2, "
 	  "local3, local4, local5, local6, local7\n" },
@@ -462,6 +466,16 @@ static const struct error_case validator_cases[] = {
 	  "FILE:2: events.spool_dir: \"\" must be an absolute path\n" },
 	{ "relative store path", "store = {\n  path = \"mailward.db\";\n};\n",
 	  "FILE:2: store.path: \"mailward.db\" must be an absolute path\n" },
+	/* the store's Redis */
+	{ "Redis address without a port", "store = {\n  redis = \"localhost\";\n};\n",
+	  "FILE:2: store.redis: \"localhost\": expected HOST:PORT, [IPv6]:PORT or unix:/path\n" },
+	{ "Redis unix socket with a relative path",
+	  "store = {\n  redis = \"unix:redis.sock\";\n};\n",
+	  "FILE:2: store.redis: \"unix:redis.sock\": expected unix:/absolute/path (at most 107 "
+	  "bytes)\n" },
+	{ "Redis key prefix with a space", "store = {\n  redis_prefix = \"mail ward:\";\n};\n",
+	  "FILE:2: store.redis_prefix: \"mail ward:\": spaces and control characters are not "
+	  "allowed\n" },
 	/* tokens */
 	{ "daemon name with a space", "outbound = {\n  daemon_names = [ \"ORIG INATING\" ];\n};\n",
 	  "FILE:2: outbound.daemon_names: \"ORIG INATING\": spaces and control characters are not "
@@ -847,6 +861,14 @@ static const struct {
 	{ "hexadecimal int", "daemon = { timeout = 0x3c; };\n" },
 	{ "64-bit int within range", "daemon = { timeout = 60L; };\n" },
 	{ "unix socket", "daemon = { socket = \"unix:/run/mailward/mailward.sock\"; };\n" },
+	{ "the store on Redis over TCP",
+	  "store = { backend = \"redis\"; redis = \"10.0.0.5:6379\"; redis_prefix = \"fleet1:\";\n"
+	  "  redis_timeout_ms = 10; };\n" },
+	{ "the store on Redis over IPv6, failing with reject",
+	  "store = { redis = \"[2001:db8::5]:6380\"; redis_timeout_ms = 60000; };\n"
+	  "failure = { store_unavailable = \"reject\"; };\n" },
+	{ "a unix socket for Redis",
+	  "store = { redis = \"unix:/run/redis/redis-server.sock\"; };\n" },
 	{ "local socket", "daemon = { socket = \"local:/run/mailward/mailward.sock\"; };\n" },
 	{ "unix socket path of 107 bytes", "daemon = { socket = \"unix:" UNIX_PATH_107 "\"; };\n" },
 	{ "inet socket on port 1", "daemon = { socket = \"inet:1@localhost\"; };\n" },
