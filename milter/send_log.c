@@ -3,32 +3,23 @@
  */
 #include "config.h"
 
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
+#include "common/batch_writer.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "milter/send_log.h"
 
-#define QUEUE_MAX      20000
-#define BATCH_MAX      2000
-#define FLUSH_EVERY_MS 100
-#define PRUNE_EVERY_S  3600
+#define PRUNE_EVERY_S 3600
 
 struct send_log {
 	struct store *store;
-	pthread_mutex_t lock;
-	pthread_cond_t work;
-	struct send_record *queue;
-	size_t count;
-	long keep_days;
-	unsigned long dropped;
-	time_t dropped_logged;
-	bool stopping;
-	pthread_t writer;
+	atomic_long keep_days; /* the policy's, as the last record brought it */
+	time_t pruned;         /* writer thread only */
+	struct batch_writer *writer;
 };
 
 static char *
@@ -52,9 +43,13 @@ record_copy(struct send_record *dst, const struct send_record *src)
 		dst->destination[i] = xstrdup(src->destination[i]);
 }
 
-static void
-store_batch(struct send_log *s, struct send_record *records, size_t count, long keep_days)
+/* Records the store cannot take are logged and gone: the index is a convenience. */
+static bool
+store_batch(void *ctx, void *items, size_t count)
 {
+	struct send_log *s = ctx;
+	struct send_record *records = items;
+	long keep_days = atomic_load(&s->keep_days);
 	struct buf err = BUF_INIT;
 
 	for (size_t i = 0; i < count; i++) /* for a store on Redis: it forgets by itself */
@@ -62,17 +57,22 @@ store_batch(struct send_log *s, struct send_record *records, size_t count, long 
 	if (send_index_add_many(s->store, records, count, &err) < 0)
 		log_warning(NULL, "Message-ID index: %zu records not stored: %s", count,
 		            buf_str(&err));
-	for (size_t i = 0; i < count; i++)
-		send_record_free(&records[i]);
 	buf_free(&err);
+	return true;
 }
 
 static void
-prune(struct send_log *s, long keep_days)
+prune(void *ctx)
 {
+	struct send_log *s = ctx;
+	long keep_days = atomic_load(&s->keep_days);
 	struct buf err = BUF_INIT;
-	long gone = send_index_prune(s->store, time(NULL) - keep_days * 86400, &err);
+	long gone;
 
+	if (keep_days <= 0 || time(NULL) - s->pruned < PRUNE_EVERY_S)
+		return;
+	s->pruned = time(NULL);
+	gone = send_index_prune(s->store, s->pruned - keep_days * 86400, &err);
 	if (gone < 0)
 		log_warning(NULL, "Message-ID index: old records not pruned: %s", buf_str(&err));
 	else if (gone > 0)
@@ -82,57 +82,24 @@ prune(struct send_log *s, long keep_days)
 }
 
 static void
-deadline_ms(struct timespec *ts, unsigned ms)
+record_free(void *item)
 {
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_nsec += (long)ms * 1000000L;
-	ts->tv_sec += ts->tv_nsec / 1000000000L;
-	ts->tv_nsec %= 1000000000L;
+	send_record_free(item);
 }
 
-/* Take up to BATCH_MAX queued records into batch (lock held); how many. */
-static size_t
-take_batch(struct send_log *s, struct send_record *batch)
-{
-	size_t n = s->count < BATCH_MAX ? s->count : BATCH_MAX;
-
-	memcpy(batch, s->queue, n * sizeof(*batch));
-	memmove(s->queue, s->queue + n, (s->count - n) * sizeof(*s->queue));
-	s->count -= n;
-	return n;
-}
-
-static void *
-writer_main(void *arg)
-{
-	struct send_log *s = arg;
-	struct send_record *batch = xcalloc(BATCH_MAX, sizeof(*batch));
-	time_t pruned = 0;
-	struct timespec until;
-
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		deadline_ms(&until, FLUSH_EVERY_MS);
-		while (!s->stopping && s->count < BATCH_MAX &&
-		       pthread_cond_timedwait(&s->work, &s->lock, &until) == 0)
-			;
-		size_t n = take_batch(s, batch);
-		long keep_days = s->keep_days;
-		if (n == 0 && s->stopping)
-			break;
-		pthread_mutex_unlock(&s->lock);
-		if (n > 0)
-			store_batch(s, batch, n, keep_days);
-		if (keep_days > 0 && time(NULL) - pruned >= PRUNE_EVERY_S) {
-			prune(s, keep_days);
-			pruned = time(NULL);
-		}
-		pthread_mutex_lock(&s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
-	free(batch);
-	return NULL;
-}
+static const struct batch_writer_spec send_log_spec = {
+	.name = "Message-ID index",
+	.thread = "msgid-index",
+	.unit = "records",
+	.item_size = sizeof(struct send_record),
+	.queue_max = 20000,
+	.batch_max = 2000,
+	.flush_ms = 100,
+	.retry_ms = 1000,
+	.write = store_batch,
+	.release = record_free,
+	.tick = prune,
+};
 
 struct send_log *
 send_log_start(struct store *store)
@@ -140,37 +107,20 @@ send_log_start(struct store *store)
 	struct send_log *s = xcalloc(1, sizeof(*s));
 
 	s->store = store;
-	s->queue = xcalloc(QUEUE_MAX, sizeof(*s->queue));
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->work, NULL);
-	pthread_create(&s->writer, NULL, writer_main, s);
+	s->writer = batch_writer_start(&send_log_spec, s);
 	return s;
 }
 
 void
 send_log_add(struct send_log *s, const struct send_record *record, long keep_days, const char *qid)
 {
-	time_t now = time(NULL);
+	struct send_record copy;
 
 	if (s == NULL || keep_days <= 0 || record->message_id == NULL)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->keep_days = keep_days;
-	if (s->count == QUEUE_MAX) {
-		s->dropped++;
-		if (now - s->dropped_logged >= 60) {
-			log_warning(qid,
-			            "Message-ID index: the store is not keeping up; %lu records "
-			            "dropped",
-			            s->dropped);
-			s->dropped_logged = now;
-		}
-	} else {
-		record_copy(&s->queue[s->count++], record);
-		if (s->count >= BATCH_MAX)
-			pthread_cond_signal(&s->work);
-	}
-	pthread_mutex_unlock(&s->lock);
+	atomic_store(&s->keep_days, keep_days);
+	record_copy(&copy, record);
+	batch_writer_add(s->writer, &copy, qid);
 }
 
 void
@@ -178,13 +128,6 @@ send_log_stop(struct send_log *s)
 {
 	if (s == NULL)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	pthread_cond_signal(&s->work);
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->writer, NULL);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->work);
-	free(s->queue);
+	batch_writer_stop(s->writer);
 	free(s);
 }
