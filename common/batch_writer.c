@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/batch_writer.h"
+#include "common/deadline.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 
@@ -31,22 +32,13 @@ item_at(const struct batch_writer *w, char *base, size_t i)
 	return base + i * w->spec->item_size;
 }
 
-static void
-deadline_ms(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_nsec += (long)ms * 1000000L;
-	ts->tv_sec += ts->tv_nsec / 1000000000L;
-	ts->tv_nsec %= 1000000000L;
-}
-
 /* Lock held: wait until ms have passed, a full batch waits or stop is asked. */
 static void
 wait_ms(struct batch_writer *w, unsigned ms, bool for_batch)
 {
 	struct timespec until;
 
-	deadline_ms(&until, ms);
+	deadline_after_ms(&until, ms);
 	while (!w->stopping && (!for_batch || w->count < w->spec->batch_max) &&
 	       pthread_cond_timedwait(&w->work, &w->lock, &until) == 0)
 		;

@@ -12,6 +12,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 #include "common/redis_keys.h"
 #include "common/redis_store.h"
@@ -252,11 +253,8 @@ lock_within_timeout(struct redis_store *rs)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += rs->timeout.tv_sec;
-	until.tv_nsec += rs->timeout.tv_usec * 1000L;
-	until.tv_sec += until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
+	deadline_after_ms(&until,
+	                  (unsigned)(rs->timeout.tv_sec * 1000 + rs->timeout.tv_usec / 1000));
 	return pthread_mutex_timedlock(&rs->lock, &until);
 }
 

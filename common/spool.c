@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/deadline.h"
 #include "common/spool.h"
 #include "common/spool_journal.h"
 #include "common/xalloc.h"
@@ -275,18 +276,6 @@ syncer_main(void *arg)
 }
 
 /* ------------------------------------------------------------ checkpoints */
-
-static void
-deadline_after_ms(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
 
 /* A journal whose events could not all be published: kept until they are. */
 static void

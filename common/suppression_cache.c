@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/deadline.h"
 #include "common/store_impl.h"
 #include "common/suppression_cache.h"
 #include "common/xalloc.h"
@@ -275,8 +276,7 @@ pause_after_failure(struct suppression_cache *cache)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 1;
+	deadline_after_ms(&until, 1000);
 	while (!cache->stopping && pthread_cond_timedwait(&cache->wake, &cache->lock, &until) == 0)
 		;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/deadline.h"
 #include "common/xalloc.h"
 #include "milter/endpoint_deadline.h"
 
@@ -72,12 +73,7 @@ watch(void *arg)
 	pthread_mutex_lock(&dl->lock);
 	while (!dl->stopping) {
 		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += TICK_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		deadline_after_ms(&until, TICK_MS);
 		if (pthread_cond_timedwait(&dl->wake, &dl->lock, &until) == ETIMEDOUT)
 			sweep(dl);
 	}

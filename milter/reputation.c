@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/deadline.h"
 #include "common/xalloc.h"
 #include "milter/reputation.h"
 #include "milter/reputation_impl.h"
@@ -194,15 +195,6 @@ tick(struct reputation *rep, struct pending *batch, size_t n, time_t now, time_t
 		policy_release(policy);
 }
 
-static void
-deadline_ms(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_nsec += (long)ms * 1000000L;
-	ts->tv_sec += ts->tv_nsec / 1000000000L;
-	ts->tv_nsec %= 1000000000L;
-}
-
 static void *
 writer_main(void *arg)
 {
@@ -214,7 +206,7 @@ writer_main(void *arg)
 
 	pthread_mutex_lock(&rep->lock);
 	while (!last) {
-		deadline_ms(&until, FLUSH_EVERY_MS);
+		deadline_after_ms(&until, FLUSH_EVERY_MS);
 		while (!rep->stopping &&
 		       pthread_cond_timedwait(&rep->wake, &rep->lock, &until) == 0)
 			;
