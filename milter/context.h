@@ -72,6 +72,13 @@ struct msg {
 	int control_seen[4]; /* control headers seen, per name (control.c) */
 	enum direction direction;
 	char direction_reason[160];
+	/*
+	 * The end-of-header verdict when the MTA waits for no answer there
+	 * (SMFIP_NR_EOH): given at the end of the message instead, which is
+	 * when an SMTP client hears the answer to DATA anyway.
+	 */
+	bool verdict_held;
+	sfsistat held_verdict;
 };
 
 struct conn {

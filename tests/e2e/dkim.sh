@@ -79,7 +79,7 @@ refused_by_all() {
 }
 verdicts() { cat "$1.dkimpy" "$1.maildkim" "$1.opendkim" 2>/dev/null | sed 's/^/# /'; }
 
-plan 69
+plan 74
 
 # ------------------------------------------------------ part one: corpus
 corpus=$work/corpus
@@ -438,12 +438,38 @@ check "... Reply-To, after the control header, is signed" \
 	bash -c "tr -d '\r\n\t ' <'$work/unix.eml' | grep -o 'h=[^;]*' | head -1 | grep -qi 'reply-to'"
 check "... and the control header was read (its tag is in the Send event), then removed" \
 	test "$(latest_event | json "d['mail']['tags'].get('campaign')"):$(grep -c '^X-Mailward-Tags' "$work/unix.eml")" = "['unix']:0"
+# Nor to the end of the header, nor to body chunks (SMFIP_NR_EOH, _BODY), nor
+# any DATA step: a 300 KB body arrives as five unanswered chunks, and a
+# refusal decided at the end of the header is given at the end of the message.
+/usr/bin/python3 -c 'import sys
+for i in range(4000): sys.stdout.write("line %05d of a long body, long enough to need several milter chunks\n" % i)' >"$work/long-body.txt"
+SEND_SUBJECT="a long message over a unix socket"
+send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net --body "@$work/long-body.txt" >/dev/null
+check "a 300 KB message (body chunks unanswered) is delivered" sink_wait_count 8 30
+file=$(sink_message_files | tail -1)
+sink_message "$file" | sed 's/$/\r/' >"$work/unix-long.eml"
+if verify_all "$work/unix-long.eml"; then
+	pass "... its signatures cover the whole body (three verifiers)"
+else
+	fail "... its signatures cover the whole body (three verifiers)" "$(verdicts "$work/unix-long.eml")"
+fi
+events_before=$(find "$state/spool/new" -name '*.json' | wc -l)
+SEND_SUBJECT="unknown stream over a unix socket"
+send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net --body "@$work/long-body.txt" \
+	--add-header "X-SES-CONFIGURATION-SET: nosuchstream" >/dev/null
+check "an end-of-header refusal over a unix socket reaches the client after DATA" \
+	grep -q '451 4.3.0 mailward: unknown sending stream' "$SEND_LOG"
+check "... the message is not delivered and has no Send event" \
+	test "$(sink_message_files | wc -l):$(find "$state/spool/new" -name '*.json' | wc -l)" = "8:$events_before"
+SEND_SUBJECT="after a held refusal"
+send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net >/dev/null
+check "... and the next message is delivered" sink_wait_count 9 30
 
 # A transactional stream gets no List-Unsubscribe.
 SEND_SUBJECT="your receipt"
 send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
 	--add-header "X-SES-CONFIGURATION-SET: receipts" >/dev/null
-check "a message of a transactional stream is delivered" sink_wait_count 8 30
+check "a message of a transactional stream is delivered" sink_wait_count 10 30
 file=$(sink_message_files | tail -1)
 check "... without List-Unsubscribe or List-Unsubscribe-Post" bash -c "! grep -qi '^List-Unsubscribe' '$file'"
 # One-click as the recipient's mail program does it: a POST to the link in
@@ -463,7 +489,7 @@ check "... with a Bounce event for bob" test "$(bob_bounces)" = $((bounces_befor
 SEND_SUBJECT="another receipt"
 send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
 	--add-header "X-SES-CONFIGURATION-SET: receipts" >/dev/null
-check "... while a message of another stream to bob is still delivered" sink_wait_count 9 30
+check "... while a message of another stream to bob is still delivered" sink_wait_count 11 30
 
 if ! done_testing; then
 	sed 's/^/# /' "$state/log" | tail -30

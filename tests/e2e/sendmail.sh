@@ -3,8 +3,10 @@
 #
 # Debian's Sendmail, unpacked into the work directory (tests/e2e/
 # sendmail-lib.sh: it conflicts with the postfix package), declares mailward
-# with INPUT_MAIL_FILTER and relays everything to an smtp-sink; the DKIM key
-# and the inbound senders' SPF and DMARC records are in NSD on loopback.
+# with INPUT_MAIL_FILTER on a unix-domain socket, as contrib/sendmail.mc
+# does (there mailward asks for no answers but at MAIL, RCPT and end of
+# message), and relays everything to an smtp-sink; the DKIM key and the
+# inbound senders' SPF and DMARC records are in NSD on loopback.
 # The core checks of postfix.sh, dkim.sh, submission.sh and inbound.sh,
 # through Sendmail:
 # * mail from the trusted network is outbound: delivered with a DKIM
@@ -23,11 +25,13 @@
 #   p=quarantine domain is held in Sendmail's quarantine;
 # * a message without Message-ID and Date: mailward adds both before
 #   signing, so Sendmail's own (added at delivery) do not break it;
+# * a refusal decided at the end of the header (an unknown stream) is held
+#   and given at the end of the message: the client hears 451 4.3.0;
 # * mailward stopped: the milter's F=T makes Sendmail tempfail (451 4.3.2),
 #   nothing is delivered; mailward back: mail flows again.
 # In CI (CI=true) a failed download of the packages fails the test rather
-# than skipping it.  Addresses: MW_TEST_SM_ADDR (127.0.53.80, Sendmail and
-# mailward), MW_TEST_SINK_ADDR (127.0.53.81, the sink; also the untrusted
+# than skipping it.  Addresses: MW_TEST_SM_ADDR (127.0.53.80, Sendmail;
+# mailward's socket is in /run), MW_TEST_SINK_ADDR (127.0.53.81, the sink; also the untrusted
 # client), MW_TEST_DNS_ADDR (127.0.53.82, NSD).  About 10 s.
 set -u
 top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -61,19 +65,23 @@ UNTRUSTED=$SINK_ADDR # any other loopback address
 
 work=$(mktemp -d /tmp/mw-sendmail.XXXXXX)
 chmod 755 "$work"
+# Sendmail refuses a milter socket below a world-writable directory (/tmp).
+sock_dir=$(mktemp -d /run/mw-sendmail.XXXXXX)
+chmod 755 "$sock_dir"
 mw_pid=
 cleanup() {
 	[ -n "$mw_pid" ] && { kill -9 "$mw_pid" && wait "$mw_pid"; } 2>/dev/null
 	sm_cleanup
 	dns_cleanup
 	[ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$work"
+	rm -rf "$sock_dir"
 }
 trap cleanup EXIT
 
 login=alice@example.com
 password='correct horse 7'
 
-plan 43
+plan 46
 
 # ------------------------------------------------------------ keys and DNS
 mkdir -p "$work/keys"
@@ -99,12 +107,16 @@ dns_start || {
 state=$work/mailward
 mkdir -p "$state"
 chown mailward:mailward "$state"
-mw_port=$(pf_free_ports 1)
+# The unix-domain socket contrib/sendmail.mc names: there mailward asks for
+# no answers at connect, HELO, headers, end of header and body chunks, and
+# no DATA step (SMFIP_NR_*, SMFIP_NODATA), which Sendmail must honour.
+chown mailward:mailward "$sock_dir"
+mw_sock=$sock_dir/mw.sock
 head -c 32 /dev/urandom >"$state/verp.key"
 chmod 600 "$state/verp.key"
 chown mailward:mailward "$state/verp.key"
 cat >"$state/mailward.conf" <<CONF
-daemon = { socket = "inet:$mw_port@$SM_ADDR"; user = "mailward"; };
+daemon = { socket = "unix:$mw_sock"; user = "mailward"; socket_mode = "0666"; };
 log = { to = "stderr"; level = "info"; };
 trusted_networks = [ "$TRUSTED/32" ];
 domains = ( { domain = "example.com"; selector = "sm"; key = "$work/keys/example.com.sm.pem"; } );
@@ -122,18 +134,18 @@ CONF
 start_mailward() {
 	"$mw" -f -c "$state/mailward.conf" 2>>"$state/log" &
 	mw_pid=$!
-	wait_until 10 _sm_listening "$SM_ADDR" "$mw_port"
+	wait_until 10 test -S "$mw_sock"
 }
-check "mailward starts and listens on $SM_ADDR:$mw_port" start_mailward
+check "mailward starts and listens on $mw_sock" start_mailward
 
 # ------------------------------------------------------------ Sendmail
-if ! SM_MILTER="inet:$mw_port@$SM_ADDR" sm_setup "$work/sm" ||
+if ! SM_MILTER="unix:$mw_sock" sm_setup "$work/sm" ||
 	! sm_sasl_user "$login" "$password"; then
 	echo "Bail out! sm_setup failed"
 	exit 1
 fi
 check "the .mc declares mailward with INPUT_MAIL_FILTER, F=T" \
-	grep -q "^INPUT_MAIL_FILTER(\`mailward', \`S=inet:$mw_port@$SM_ADDR, F=T," "$SM_MC"
+	grep -q "^INPUT_MAIL_FILTER(\`mailward', \`S=unix:$mw_sock, F=T," "$SM_MC"
 check "... and the .cf made from it sends {daemon_name}, {auth_authen} and i" \
 	bash -c "grep -q '^O Milter.macros.connect=.*{daemon_name}' '$SM_CF' &&
 		grep -q '^O Milter.macros.envfrom=i, .*{auth_authen}' '$SM_CF' &&
@@ -282,6 +294,21 @@ if dkimpy "$work/bare.eml"; then
 else
 	fail "... signed simple/simple; dkimpy verifies" "$(cat "$work/bare.eml.dkimpy")" "$(sed -n '/^\r$/q;p' "$work/bare.eml")"
 fi
+delivered_now=$(sink_count)
+
+# ---------------- a refusal decided at the end of the header
+# Sendmail waits for no answer there (SMFIP_NR_EOH): mailward holds the
+# verdict and gives it, with its reply text, at the end of the message.
+SEND_SUBJECT="unknown stream"
+sm_send "$TRUSTED" "$SM_PORT" alice@example.com bob@example.net \
+	--header "X-SES-CONFIGURATION-SET: nosuchstream" >/dev/null
+check "an end-of-header refusal (unknown stream) reaches the client after DATA (451 4.3.0)" \
+	test "$(sm_last_reply)" = "451 4.3.0"
+check "... with mailward's reply text" grep -q "451 4.3.0 mailward: unknown sending stream" "$SEND_LOG"
+SEND_SUBJECT="after the refusal"
+sm_send "$TRUSTED" "$SM_PORT" alice@example.com bob@example.net >/dev/null
+check "... and the next message is accepted and delivered" \
+	sink_wait_count $((delivered_now + 1)) 30
 delivered_now=$(sink_count)
 
 # ------------------------------------------------ mailward stopped (F=T)
