@@ -237,6 +237,7 @@ mw_eom(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	if (msg->verdict_held) { /* counted at the end of the header */
 		verdict = msg->held_verdict;
+		outbound_discard(services, msg);
 		end_message(conn);
 		return verdict;
 	}
