@@ -78,6 +78,16 @@ refused_by_all() {
 		! bash "$top/tests/lib/dkim-verify-opendkim.sh" --dns "$DNS_ADDR" "$file" >/dev/null 2>&1
 }
 verdicts() { cat "$1.dkimpy" "$1.maildkim" "$1.opendkim" 2>/dev/null | sed 's/^/# /'; }
+# check_verified FILE DESCRIPTION: one check, all three verifiers pass.
+check_verified() {
+	if verify_all "$1"; then pass "$2"; else fail "$2" "$(verdicts "$1")"; fi
+}
+# take_delivered NAME: the last message the sink received, with CRLF, as
+# $work/NAME.eml; its sink file in $file.
+take_delivered() {
+	file=$(sink_message_files | tail -1)
+	sink_message "$file" | sed 's/$/\r/' >"$work/$1.eml"
+}
 
 plan 74
 
@@ -145,11 +155,7 @@ else
 fi
 
 signer relaxed/simple <"$corpus/big.eml" >"$corpus/big.signed"
-if verify_all "$corpus/big.signed"; then
-	pass "20 MB attachment, relaxed/simple: all three verifiers pass"
-else
-	fail "20 MB attachment, relaxed/simple: all three verifiers pass" "$(verdicts "$corpus/big.signed")"
-fi
+check_verified "$corpus/big.signed" "20 MB attachment, relaxed/simple: all three verifiers pass"
 
 # x= (signing.expire): valid for a day, and already expired.
 "$build/tests/tools/dkim-sign-file" -x 86400 -k "$rsa_key:rsa-sha256:example.com:rsa" \
@@ -242,15 +248,10 @@ json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)
 SEND_SUBJECT="signed through Postfix"
 send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net >/dev/null
 check "a message from the trusted network is delivered" sink_wait_count 1 30
-file=$(sink_message_files | tail -1)
-sink_message "$file" | sed 's/$/\r/' >"$work/trusted.eml"
+take_delivered trusted
 check "... with two DKIM-Signature headers on top" \
 	test "$(head -c 20000 "$work/trusted.eml" | grep -c '^DKIM-Signature:')" -eq 2
-if verify_all "$work/trusted.eml"; then
-	pass "... both verify with dkimpy, Mail::DKIM and opendkim-testmsg"
-else
-	fail "... both verify with dkimpy, Mail::DKIM and opendkim-testmsg" "$(verdicts "$work/trusted.eml")"
-fi
+check_verified "$work/trusted.eml" "... both verify with dkimpy, Mail::DKIM and opendkim-testmsg"
 sender=$(sink_envelope "$file" | sed -n 's/^X-Mail-Args: <\([^>]*\)>.*/\1/p')
 check "... the envelope sender is b-TOKEN@bounce.example.com" \
 	grep -Eq '^b-[a-z2-7]{53}@bounce\.example\.com$' <<<"$sender"
@@ -274,13 +275,8 @@ send_mail 127.0.0.2 "$PF_PORT" alice@example.com "bob@example.net,carol@example.
 	--xclient "LOGIN=alice@example.com" --add-header "X-Test: auth" \
 	--header "Message-Id: " >/dev/null
 check "an authenticated submission is delivered" sink_wait_count 2 30
-file=$(sink_message_files | tail -1)
-sink_message "$file" | sed 's/$/\r/' >"$work/auth.eml"
-if verify_all "$work/auth.eml"; then
-	pass "... signed, and all three verifiers pass"
-else
-	fail "... signed, and all three verifiers pass" "$(verdicts "$work/auth.eml")"
-fi
+take_delivered auth
+check_verified "$work/auth.eml" "... signed, and all three verifiers pass"
 check "... mailward classified it as authenticated" \
 	grep -q "outbound reason=authenticated sasl_username=alice@example.com" "$state/log"
 event=$(latest_event)
@@ -300,8 +296,7 @@ printf 'From: alice@example.com\r\nTo: bob@example.net\r\nSubject: no id\r\nDate
 send_mail 127.0.0.2 "$PF_PORT" alice@example.com bob@example.net --xclient "LOGIN=alice@example.com" \
 	--data "$work/noid.eml" >/dev/null
 check "a message without Message-ID is delivered" sink_wait_count 3 30
-file=$(sink_message_files | tail -1)
-sink_message "$file" | sed 's/$/\r/' >"$work/noid-out.eml"
+take_delivered noid-out
 check "... with a Message-ID added by mailward" \
 	grep -Eiq '^Message-ID: <[0-9]+\.[0-9a-f]{18}@example\.com>' "$work/noid-out.eml"
 if verify_all "$work/noid-out.eml" &&
@@ -323,8 +318,7 @@ send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
 	--add-header "X-SES-CONFIGURATION-SET: newsletters" \
 	--add-header "X-SES-MESSAGE-TAGS: campaign=spring, team=growth, topic=weekly" >/dev/null
 check "a message with control headers is delivered" sink_wait_count 5 30
-file=$(sink_message_files | tail -1)
-sink_message "$file" | sed 's/$/\r/' >"$work/stream.eml"
+take_delivered stream
 check "... without them (they are internal)" bash -c "! grep -qi '^X-SES-' '$work/stream.eml'"
 check "... with a Feedback-ID for the stream" \
 	grep -q '^Feedback-ID: spring:newsletters:example.com:mailward' "$work/stream.eml"
@@ -341,11 +335,7 @@ check "... the token names the recipient, the stream and the topic" \
 	test "$("$build/tests/tools/unsub-decode" "$state/mailward.conf" "$token")" = "rcpt=bob@example.net stream=newsletters topic=weekly key=1"
 check "... both fields are oversigned (named twice in h=)" \
 	bash -c "tr -d '\r\n\t ' <'$work/stream.eml' | grep -o 'h=[^;]*' | head -1 | grep -o -i 'list-unsubscribe:' | wc -l | grep -qx 2"
-if verify_all "$work/stream.eml"; then
-	pass "... signed (Feedback-ID covered), all three verifiers pass"
-else
-	fail "... signed (Feedback-ID covered), all three verifiers pass" "$(verdicts "$work/stream.eml")"
-fi
+check_verified "$work/stream.eml" "... signed (Feedback-ID covered), all three verifiers pass"
 event=$(latest_event)
 check "... its Send event has the configuration set and the message tags" \
 	test "$(echo "$event" | json "[d['mail']['tags'][k] for k in ('ses:configuration-set', 'campaign', 'team')]")" = "[['newsletters'], ['spring'], ['growth']]"
@@ -427,13 +417,8 @@ send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net \
 	--add-header "X-Mailward-Tags: campaign=unix" --add-header "Reply-To: help@example.com" >/dev/null
 check "a message signed over a unix socket (no answers to headers) is delivered" \
 	sink_wait_count 7 30
-file=$(sink_message_files | tail -1)
-sink_message "$file" | sed 's/$/\r/' >"$work/unix.eml"
-if verify_all "$work/unix.eml"; then
-	pass "... both signatures verify with the three verifiers"
-else
-	fail "... both signatures verify with the three verifiers" "$(verdicts "$work/unix.eml")"
-fi
+take_delivered unix
+check_verified "$work/unix.eml" "... both signatures verify with the three verifiers"
 check "... Reply-To, after the control header, is signed" \
 	bash -c "tr -d '\r\n\t ' <'$work/unix.eml' | grep -o 'h=[^;]*' | head -1 | grep -qi 'reply-to'"
 check "... and the control header was read (its tag is in the Send event), then removed" \
@@ -446,13 +431,8 @@ for i in range(4000): sys.stdout.write("line %05d of a long body, long enough to
 SEND_SUBJECT="a long message over a unix socket"
 send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net --body "@$work/long-body.txt" >/dev/null
 check "a 300 KB message (body chunks unanswered) is delivered" sink_wait_count 8 30
-file=$(sink_message_files | tail -1)
-sink_message "$file" | sed 's/$/\r/' >"$work/unix-long.eml"
-if verify_all "$work/unix-long.eml"; then
-	pass "... its signatures cover the whole body (three verifiers)"
-else
-	fail "... its signatures cover the whole body (three verifiers)" "$(verdicts "$work/unix-long.eml")"
-fi
+take_delivered unix-long
+check_verified "$work/unix-long.eml" "... its signatures cover the whole body (three verifiers)"
 events_before=$(find "$state/spool/new" -name '*.json' | wc -l)
 SEND_SUBJECT="unknown stream over a unix socket"
 send_mail 127.0.0.1 "$PF_PORT" alice@example.com bob@example.net --body "@$work/long-body.txt" \

@@ -115,6 +115,10 @@ SEND_SUBJECT="to nobody"
 send_mail 127.0.0.1 "$PF_PORT" alice@example.com nobody@rcpt.invalid >/dev/null
 check "the message leaves with a VERP MAIL FROM (Send event written)" \
 	wait_until 10 bash -c "grep -q 'outbound .*mail_from=b-' '$state/log'"
+# The log line follows the durable journal record; the file in new/ comes
+# from the publisher a few milliseconds later.
+has_send_event() { [ -n "$(events_of Send)" ]; }
+wait_until 10 has_send_event
 send_event=$(events_of Send | head -1)
 mail_id=$(json x "d['mail']['messageId']" "$send_event")
 
