@@ -72,8 +72,18 @@ mc() {
 		--message "$work/$qid.eml" --client 127.0.0.5 --from "$sender" --rcpt "$rcpts" \
 		--qid "$qid" "$@"
 }
-# event_of QID TYPE: the event of that type whose mailward:queue-id tag is QID
+# event_of QID TYPE: the event of that type whose mailward:queue-id tag is
+# QID, waiting up to 5 s for it (a Send event's file is published a few
+# milliseconds after the verdict, once its journal record is durable)
 event_of() {
+	local i
+	for i in $(seq 50); do
+		event_of_now "$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+event_of_now() {
 	perl -MJSON::PP -e '
 		for my $f (glob("$ARGV[0]/new/*.json")) {
 			open my $fh, "<", $f or next; local $/; my $e = decode_json(<$fh>);
@@ -124,7 +134,7 @@ out=$(mc IDENT001 mallory@example.com 'The Boss <boss@example.com>' bob@rcpt.tes
 check "an AUTH user sending as another address is refused at the end of the header: 554 5.7.1" \
 	grep -q '^eoh 554 5.7.1 mailward: <boss@example.com> is not an identity user mallory may send as$' <<<"$out"
 check "... with a Reject event giving the reason" \
-	bash -c "event_of() { $(declare -f event_of | tail -n +2); }; work='$work'; event_of IDENT001 Reject | grep -q '\"reject\":{\"reason\":\"<boss@example.com> is not an identity user mallory may send as\"}'"
+	bash -c "$(declare -f event_of event_of_now); work='$work'; event_of IDENT001 Reject | grep -q '\"reject\":{\"reason\":\"<boss@example.com> is not an identity user mallory may send as\"}'"
 check "... and a log line with the queue ID" logged 'IDENT001: identity refused: from=<boss@example.com> user mallory'
 check "... and no Send event" bash -c "! grep -l 'IDENT001' '$work'/spool/new/*.json | xargs grep -l '\"Send\"' 2>/dev/null | grep -q ."
 check "the same user with its own address passes" \
