@@ -20,22 +20,6 @@
 #include "policy/policy.h"
 #include "tests/unit/unit.h"
 
-static char dir[] = "/tmp/mw-direction.XXXXXX";
-
-static int
-make_dir(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int
-remove_dir(void **state)
-{
-	(void)state;
-	return rmdir(dir);
-}
-
 /* Policies the cases refer to; NULL stands for policy_defaults(). */
 static const char trusted_nets[] =
     "trusted_networks = [ \"192.0.2.0/24\", \"2001:db8::/32\", \"10.0.0.0/8\" ];\n";
@@ -58,7 +42,7 @@ policy_from(const char *text)
 
 	if (text == NULL)
 		return policy_defaults();
-	snprintf(path, sizeof(path), "%s/policy.XXXXXX", dir);
+	snprintf(path, sizeof(path), "%s/policy.XXXXXX", unit_tmpdir);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
@@ -194,5 +178,6 @@ main(void)
 		cmocka_unit_test(direction_and_reason_follow_the_policy),
 		cmocka_unit_test(direction_names_are_the_log_words),
 	};
-	return cmocka_run_group_tests_name("direction", tests, make_dir, remove_dir);
+	return cmocka_run_group_tests_name("direction", tests, unit_tmpdir_make,
+	                                   unit_tmpdir_remove);
 }

@@ -19,8 +19,6 @@
 #include "common/dmarc_history.h"
 #include "tests/unit/unit.h"
 
-static char dir[] = "/tmp/mw-dmarc-history.XXXXXX";
-
 #define T0 ((time_t)1795392000) /* 2026-11-23T00:00:00Z */
 
 static const struct dmarc_row_dkim three_signatures[] = {
@@ -75,7 +73,7 @@ open_store(const char *name)
 	struct buf err = BUF_INIT;
 	struct store *store;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", unit_tmpdir, name);
 	unlink(path);
 	store = store_open(path, &err);
 	if (store == NULL)
@@ -480,7 +478,7 @@ version_1_file_is_upgraded_in_place(void **state)
 	unsigned long stored = 0;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	snprintf(path, sizeof(path), "%s/v1.db", unit_tmpdir);
 	make_version_1_file(path, "1");
 	store = store_open(path, &err);
 	assert_non_null(store);
@@ -516,7 +514,7 @@ newer_file_is_refused(void **state)
 
 	snprintf(newer, sizeof(newer), "%d", STORE_SCHEMA_VERSION + 1);
 	snprintf(says, sizeof(says), "schema version %s is newer", newer);
-	snprintf(path, sizeof(path), "%s/newer.db", dir);
+	snprintf(path, sizeof(path), "%s/newer.db", unit_tmpdir);
 	make_version_1_file(path, newer);
 	assert_null(store_open(path, &err));
 	assert_non_null(strstr(buf_str(&err), says));
@@ -553,7 +551,7 @@ purge_removes_old_rows_and_their_dkim_results(void **state)
 	unsigned long kept = 0;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/purge.db", dir);
+	snprintf(path, sizeof(path), "%s/purge.db", unit_tmpdir);
 	/* 4500 old rows: more than two purge batches. */
 	for (int i = 0; i < 4500; i++)
 		add_variant(store, T0 - 86400 * 40 + i, NULL);
@@ -642,20 +640,6 @@ ten_thousand_inserts_are_timed(void **state)
 	store_close(store);
 }
 
-static int
-make_dir(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int
-remove_dir(void **state)
-{
-	(void)state;
-	return unit_remove_tree(dir);
-}
-
 int
 main(void)
 {
@@ -672,5 +656,6 @@ main(void)
 		cmocka_unit_test(inserts_from_many_threads_all_land),
 		cmocka_unit_test(ten_thousand_inserts_are_timed),
 	};
-	return cmocka_run_group_tests_name("dmarc_history", tests, make_dir, remove_dir);
+	return cmocka_run_group_tests_name("dmarc_history", tests, unit_tmpdir_make,
+	                                   unit_tmpdir_remove);
 }

@@ -16,8 +16,6 @@
 #include "common/store.h"
 #include "tests/unit/unit.h"
 
-static char dir[] = "/tmp/mw-send-index.XXXXXX";
-
 static struct store *
 open_store(const char *name)
 {
@@ -25,7 +23,7 @@ open_store(const char *name)
 	struct buf err = BUF_INIT;
 	struct store *store;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", unit_tmpdir, name);
 	store = store_open(path, &err);
 	if (store == NULL)
 		fail_msg("store_open: %s", buf_str(&err));
@@ -205,20 +203,6 @@ an_index_record_fills_the_mail_object(void **state)
 	buf_free(&err);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return unit_remove_tree(dir);
-}
-
 int
 main(void)
 {
@@ -228,5 +212,6 @@ main(void)
 		cmocka_unit_test(pruning_forgets_only_older_records),
 		cmocka_unit_test(an_index_record_fills_the_mail_object),
 	};
-	return cmocka_run_group_tests_name("send_index", tests, setup, teardown);
+	return cmocka_run_group_tests_name("send_index", tests, unit_tmpdir_make,
+	                                   unit_tmpdir_remove);
 }

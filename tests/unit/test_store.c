@@ -11,22 +11,6 @@
 #include "common/store.h"
 #include "tests/unit/unit.h"
 
-static char dir[] = "/tmp/mw-store.XXXXXX";
-
-static int
-make_dir(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int
-remove_dir(void **state)
-{
-	(void)state;
-	return unit_remove_tree(dir);
-}
-
 static void
 open_creates_the_schema_and_reopens(void **state)
 {
@@ -35,7 +19,7 @@ open_creates_the_schema_and_reopens(void **state)
 	struct store *store;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/new.db", dir);
+	snprintf(path, sizeof(path), "%s/new.db", unit_tmpdir);
 	store = store_open(path, &err);
 	assert_non_null(store);
 	assert_int_equal(store_schema_version(store), STORE_SCHEMA_VERSION);
@@ -55,7 +39,7 @@ garbage_file_is_refused_with_its_path(void **state)
 	FILE *f;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/garbage.db", dir);
+	snprintf(path, sizeof(path), "%s/garbage.db", unit_tmpdir);
 	f = fopen(path, "w");
 	assert_non_null(f);
 	for (int i = 0; i < 512; i++)
@@ -74,7 +58,7 @@ missing_directory_is_refused_with_its_path(void **state)
 	struct buf err = BUF_INIT;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/no/such/dir/x.db", dir);
+	snprintf(path, sizeof(path), "%s/no/such/unit_tmpdir/x.db", unit_tmpdir);
 	assert_null(store_open(path, &err));
 	assert_non_null(strstr(buf_str(&err), path));
 	buf_free(&err);
@@ -88,5 +72,5 @@ main(void)
 		cmocka_unit_test(garbage_file_is_refused_with_its_path),
 		cmocka_unit_test(missing_directory_is_refused_with_its_path),
 	};
-	return cmocka_run_group_tests_name("store", tests, make_dir, remove_dir);
+	return cmocka_run_group_tests_name("store", tests, unit_tmpdir_make, unit_tmpdir_remove);
 }

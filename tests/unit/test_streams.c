@@ -24,22 +24,6 @@
 #include "policy/streams.h"
 #include "tests/unit/unit.h"
 
-static char dir[] = "/tmp/mw-streams.XXXXXX";
-
-static int
-make_dir(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int
-remove_dir(void **state)
-{
-	(void)state;
-	return rmdir(dir);
-}
-
 /* Load a policy file; NULL with the errors in *errors when it is refused. */
 static struct policy *
 policy_text(const char *text, struct buf *errors)
@@ -49,7 +33,7 @@ policy_text(const char *text, struct buf *errors)
 	FILE *f;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/policy.XXXXXX", dir);
+	snprintf(path, sizeof(path), "%s/policy.XXXXXX", unit_tmpdir);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
@@ -346,5 +330,5 @@ main(void)
 		cmocka_unit_test(user_limits_prefer_exact_names),
 		cmocka_unit_test(policy_refuses_ambiguous_or_empty_entries),
 	};
-	return cmocka_run_group_tests_name("streams", tests, make_dir, remove_dir);
+	return cmocka_run_group_tests_name("streams", tests, unit_tmpdir_make, unit_tmpdir_remove);
 }

@@ -18,8 +18,6 @@
 #include "common/suppression_cache.h"
 #include "tests/unit/unit.h"
 
-static char dir[] = "/tmp/mw-suppression.XXXXXX";
-
 static struct store *
 open_named(const char *name)
 {
@@ -27,7 +25,7 @@ open_named(const char *name)
 	struct buf err = BUF_INIT;
 	struct store *store;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", unit_tmpdir, name);
 	store = store_open(path, &err);
 	if (store == NULL)
 		fail_msg("store_open: %s", buf_str(&err));
@@ -344,20 +342,6 @@ cache_stays_right_with_threads_and_another_writer(void **state)
 	store_close(milter);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return unit_remove_tree(dir);
-}
-
 int
 main(void)
 {
@@ -370,5 +354,6 @@ main(void)
 		cmocka_unit_test(cache_sees_another_connections_changes_at_the_next_lookup),
 		cmocka_unit_test(cache_stays_right_with_threads_and_another_writer),
 	};
-	return cmocka_run_group_tests_name("suppression", tests, setup, teardown);
+	return cmocka_run_group_tests_name("suppression", tests, unit_tmpdir_make,
+	                                   unit_tmpdir_remove);
 }

@@ -16,4 +16,12 @@
 /* Remove a directory and everything below it (rm -rf); 0 or -1. */
 int unit_remove_tree(const char *path);
 
+/*
+ * Group fixtures for tests that need files: a fresh directory under /tmp,
+ * named by unit_tmpdir, made before the group and removed after it.
+ */
+extern char unit_tmpdir[];
+int unit_tmpdir_make(void **state);
+int unit_tmpdir_remove(void **state);
+
 #endif
