@@ -20,9 +20,7 @@ build=${TOP_BUILDDIR:-$top}
 . "$top/tests/lib/dns-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (DNS on port 53)"
-for tool in nsd opendkim opendkim-testmsg openssl; do
-	command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
-done
+need_tools nsd opendkim opendkim-testmsg openssl
 /usr/bin/python3 -c 'import dkim, nacl' 2>/dev/null || skip_all "python3-dkim missing (tools/deps)"
 driver=$build/tests/tools/dkim-verify-file
 [ -x "$driver" ] || skip_all "$driver not built (make check builds it)"

@@ -20,9 +20,7 @@ mw=${MAILWARD:-$build/mailward}
 . "$top/tests/e2e/postfix-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (DNS on port 53, private Postfix)"
-for tool in nsd opendkim-testmsg postfix; do
-	command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
-done
+need_tools nsd opendkim-testmsg postfix
 /usr/bin/python3 -c 'import dkim, dns, nacl' 2>/dev/null || skip_all "python3-dkim missing (tools/deps)"
 
 work=$(mktemp -d /tmp/mw-dkim.XXXXXX)

@@ -29,9 +29,7 @@ mw=${MAILWARD:-$build/mailward}
 . "$top/tests/e2e/postfix-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (private Postfix, mount namespace, DNS on port 53)"
-for tool in nsd postfix swaks smtp-source sqlite3 unshare nsenter mkfs.ext4 e2fsck; do
-	command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
-done
+need_tools nsd postfix swaks smtp-source sqlite3 unshare nsenter mkfs.ext4 e2fsck
 getent passwd mailward >/dev/null || skip_all "no mailward user (run tools/deps)"
 
 DNS_ADDR=${MW_TEST_FAULTS_DNS_ADDR:-127.0.53.84}

@@ -31,9 +31,7 @@ mw=${MAILWARD:-$build/mailward}
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (private Postfix)"
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null ||
 	skip_all "python3-cryptography not installed (tools/deps)"
-for tool in postfix swaks sqlite3 openssl; do
-	command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
-done
+need_tools postfix swaks sqlite3 openssl
 
 work=$(mktemp -d /tmp/mw-feedback.XXXXXX)
 chmod 755 "$work"

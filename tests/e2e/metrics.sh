@@ -24,9 +24,7 @@ mw=${MAILWARD:-$build/mailward}
 . "$top/tests/e2e/inbound-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (DNS on port 53)"
-for tool in nsd curl sqlite3 openssl; do
-	command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
-done
+need_tools nsd curl sqlite3 openssl
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || skip_all "python3-dkim missing (tools/deps)"
 
 ib_work metrics

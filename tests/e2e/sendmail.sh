@@ -43,9 +43,7 @@ mw=${MAILWARD:-$build/mailward}
 . "$top/tests/e2e/sendmail-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (DNS on port 53, namespaces for Sendmail)"
-for tool in nsd smtp-sink swaks saslpasswd2 m4 unshare; do
-	command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
-done
+need_tools nsd smtp-sink swaks saslpasswd2 m4 unshare
 getent passwd mailward >/dev/null || skip_all "no mailward user (run tools/deps)"
 /usr/bin/python3 -c 'import dkim, dns' 2>/dev/null || skip_all "python3-dkim missing (tools/deps)"
 if ! sm_fetch; then

@@ -14,9 +14,7 @@ build=${TOP_BUILDDIR:-$top}
 . "$top/tests/lib/tap.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (DNS on port 53, private Postfix)"
-for tool in nsd postfix smtp-source smtp-sink; do
-	command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
-done
+need_tools nsd postfix smtp-source smtp-sink
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || skip_all "python3-dkim missing (tools/deps)"
 [ -x "$build/mailward" ] || skip_all "mailward not built"
 

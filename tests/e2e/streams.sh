@@ -19,9 +19,7 @@ mw=${MAILWARD:-$build/mailward}
 addr=${STREAMS_ADDR:-127.0.53.68}
 . "$top/tests/lib/tap.sh"
 
-for tool in sqlite3 perl /usr/bin/python3; do
-	command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
-done
+need_tools sqlite3 perl /usr/bin/python3
 
 work=$(mktemp -d /tmp/mw-streams.XXXXXX)
 mw_pid=

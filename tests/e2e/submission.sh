@@ -31,9 +31,7 @@ mw=${MAILWARD:-$build/mailward}
 . "$top/tests/e2e/postfix-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (DNS on port 53, private Postfix)"
-for tool in nsd postfix saslpasswd2 swaks; do
-	command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
-done
+need_tools nsd postfix saslpasswd2 swaks
 compgen -G '/usr/lib/*/sasl2/libsasldb.so*' >/dev/null || skip_all "Cyrus SASL's sasldb plugin missing (tools/deps)"
 /usr/bin/python3 -c 'import dkim, dns' 2>/dev/null || skip_all "python3-dkim missing (tools/deps)"
 

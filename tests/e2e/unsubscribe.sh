@@ -17,9 +17,7 @@ mw=${MAILWARD:-$build/mailward}
 . "$top/tests/lib/tap.sh"
 . "$top/tests/e2e/postfix-lib.sh"
 
-for tool in curl sqlite3 perl; do
-	command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
-done
+need_tools curl sqlite3 perl
 
 work=$(mktemp -d /tmp/mw-unsubscribe.XXXXXX)
 mw_pid=

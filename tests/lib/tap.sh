@@ -44,6 +44,13 @@ skip_all() {
 	echo "1..0 # SKIP $*"
 	exit 0
 }
+# need_tools TOOL...: skip the whole test unless every TOOL is installed
+need_tools() {
+	local tool
+	for tool; do
+		command -v "$tool" >/dev/null || skip_all "$tool not installed (run tools/deps)"
+	done
+}
 # wait_until, pid_alive, now_us
 # shellcheck source=proc.sh
 . "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
