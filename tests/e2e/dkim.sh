@@ -39,14 +39,12 @@ mkdir -p "$work/keys"
 chown mailward:mailward "$work/keys"
 "$mw" keygen -o "$work/keys" example.com rsa >"$work/rsa.out"
 "$mw" keygen -a ed25519-sha256 -o "$work/keys" example.com ed >"$work/ed.out"
-# The record text keygen printed: its quoted strings joined.
-record_of() { grep ' IN TXT ' "$1" | grep -o '"[^"]*"' | tr -d '"\n'; }
 
 DNS_ADDR=${MW_TEST_DNS_ADDR:-127.0.53.4}
 dns_setup "$work/dns" "$DNS_ADDR" >/dev/null
 dns_zone example.com
-dns_txt rsa._domainkey.example.com "$(record_of "$work/rsa.out")"
-dns_txt ed._domainkey.example.com "$(record_of "$work/ed.out")"
+dns_txt rsa._domainkey.example.com "$(dns_txt_of_zone_line "$work/rsa.out")"
+dns_txt ed._domainkey.example.com "$(dns_txt_of_zone_line "$work/ed.out")"
 dns_start || {
 	echo "Bail out! NSD did not start"
 	exit 1
@@ -219,7 +217,7 @@ check "keygen check finds both published keys matching (exit 0)" \
 	test "$?:$out" = "0:rsa._domainkey.example.com: ok
 ed._domainkey.example.com: ok"
 "$mw" keygen -o "$work/keys" example.com other >/dev/null
-dns_txt swap._domainkey.example.com "$(record_of "$work/rsa.out")"
+dns_txt swap._domainkey.example.com "$(dns_txt_of_zone_line "$work/rsa.out")"
 dns_reload
 cat >"$state/check.conf" <<CONF
 domains = (

@@ -87,7 +87,7 @@ chown mailward:mailward "$work/keys"
 "$mw" keygen -o "$work/keys" example.com sm >"$work/key.out"
 dns_setup "$work/dns" "$DNS_ADDR" >/dev/null
 for z in com example.com org example.org; do dns_zone "$z"; done
-dns_txt sm._domainkey.example.com "$(grep ' IN TXT ' "$work/key.out" | grep -o '"[^"]*"' | tr -d '"\n')"
+dns_txt sm._domainkey.example.com "$(dns_txt_of_zone_line "$work/key.out")"
 # Inbound senders: one whose SPF passes for the untrusted client, one with
 # DMARC p=reject that fails SPF and has no signature.
 dns_txt pass.example.org "v=spf1 ip4:$UNTRUSTED -all"

@@ -61,7 +61,7 @@ dns_zone example.com
 # The parent too: DMARC's tree walk asks _dmarc.com, which must answer
 # NXDOMAIN (a server that refuses it would make every DMARC check temperror).
 dns_zone com
-dns_txt sub._domainkey.example.com "$(grep ' IN TXT ' "$work/key.out" | grep -o '"[^"]*"' | tr -d '"\n')"
+dns_txt sub._domainkey.example.com "$(dns_txt_of_zone_line "$work/key.out")"
 dns_start || {
 	echo "Bail out! NSD did not start"
 	exit 1

@@ -130,6 +130,10 @@
 #     verifiers concatenate them all).  '"' and '\' are escaped, bytes
 #     outside printable ASCII are written as \DDD, so any text round-trips.
 #     Calling it twice for one NAME makes two TXT records (an RRset of 2).
+# dns_txt_of_zone_line FILE
+#     Print the text of the "... IN TXT ..." zone-file line in FILE, its
+#     quoted character-strings joined (what "mailward keygen" prints
+#     for a DKIM key), ready for dns_txt.
 # dns_record NAME TYPE RDATA...
 #     Add a record of any type; the RDATA words are joined with spaces and
 #     copied verbatim into the zone file (presentation format), e.g.
@@ -581,6 +585,10 @@ dns_txt() {
     local name=$1
     shift
     _dns_add_rr "$name" "TXT $(_dns_txt_rdata "$@")"
+}
+
+dns_txt_of_zone_line() {
+    grep ' IN TXT ' "${1:?dns_txt_of_zone_line FILE}" | grep -o '"[^"]*"' | tr -d '"\n'
 }
 
 dns_record() {
